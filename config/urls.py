@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from loanfund.api.views import HealthView
+
+urlpatterns = [
+    path("healthz", HealthView.as_view(), name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/", include("loanfund.api.urls")),
+]
+
+handler400 = "loanfund.api.errors.handler400"
+handler403 = "loanfund.api.errors.handler403"
+handler404 = "loanfund.api.errors.handler404"
+handler500 = "loanfund.api.errors.handler500"

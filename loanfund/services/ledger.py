@@ -1,0 +1,137 @@
+"""Posting to the ledger: the only writer of journal entries.
+
+Every money movement in the system calls `journal_entry_post` inside the same transaction as the
+business record it belongs to. An empty or unbalanced entry is refused and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+
+from loanfund import chart
+from loanfund.errors import DomainError, InvalidState
+from loanfund.models import Account, Fund, JournalEntry, JournalLine
+from loanfund.money import VND
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    account: str  # account code (loanfund.chart)
+    side: str  # "D" or "C"
+    amount: Decimal
+    currency: str = VND
+
+
+def debit(account: str, amount: Decimal) -> Posting:
+    return Posting(account, "D", Decimal(amount))
+
+
+def credit(account: str, amount: Decimal) -> Posting:
+    return Posting(account, "C", Decimal(amount))
+
+
+# Account ids per fund never change once the chart is created; caching them saves a query per posting.
+_account_cache: dict[int, dict[str, int]] = {}
+
+
+def _account_ids(fund_id: int, codes: Iterable[str]) -> dict[str, int]:
+    known = _account_cache.get(fund_id)
+    wanted = set(codes)
+    if known is None or not wanted <= known.keys():
+        known = dict(Account.objects.filter(fund_id=fund_id).values_list("code", "id"))
+        _account_cache[fund_id] = known
+    missing = wanted - known.keys()
+    if missing:
+        raise DomainError("unknown_account", f"Unknown account(s): {', '.join(sorted(missing))}.", attr="lines", status=400)
+    return known
+
+
+def validate_postings(postings: Sequence[Posting]) -> list[Posting]:
+    """Drop zero lines; refuse negative, fractional, empty or unbalanced postings."""
+    lines = [p for p in postings if p.amount != 0]
+    if len(lines) < 2:
+        raise DomainError("empty_entry", "A journal entry needs at least one debit and one credit.", attr="lines", status=400)
+    # On-balance and off-balance (memo) lines must each balance on their own.
+    totals: dict[tuple[str, bool], Decimal] = defaultdict(Decimal)
+    for p in lines:
+        if p.side not in ("D", "C"):
+            raise DomainError("invalid_side", f"Side must be D or C, not {p.side!r}.", attr="lines", status=400)
+        if p.amount < 0 or p.amount != p.amount.to_integral_value():
+            raise DomainError("invalid_amount", f"Line amounts are positive whole đồng, not {p.amount}.", attr="lines", status=400)
+        totals[(p.currency, p.account in chart.MEMO_CODES)] += p.amount if p.side == "D" else -p.amount
+    off = {f"{cur}{' off-balance' if memo else ''}": diff for (cur, memo), diff in totals.items() if diff != 0}
+    if off:
+        raise DomainError("unbalanced_entry", f"Debits and credits differ by {off}.", attr="lines", status=400)
+    return lines
+
+
+@transaction.atomic
+def journal_entry_post(
+    *,
+    fund: Fund,
+    entry_date: date,
+    kind: str,
+    lines: Sequence[Posting],
+    memo: str = "",
+    source_type: str = "",
+    source_id: str | int = "",
+    created_by=None,
+    reverses: JournalEntry | None = None,
+) -> JournalEntry:
+    lines = validate_postings(lines)
+    ids = _account_ids(fund.pk, (p.account for p in lines))
+    entry = JournalEntry.objects.create(
+        fund=fund,
+        entry_date=entry_date,
+        kind=kind,
+        memo=memo[:500],
+        source_type=source_type,
+        source_id=str(source_id),
+        created_by=created_by,
+        reverses=reverses,
+    )
+    JournalLine.objects.bulk_create(
+        JournalLine(entry=entry, account_id=ids[p.account], side=p.side, amount=p.amount, amount_currency=p.currency)
+        for p in lines
+    )
+    return entry
+
+
+@transaction.atomic
+def journal_entry_reverse(*, entry: JournalEntry, entry_date: date, reason: str, created_by=None, kind: str | None = None) -> JournalEntry:
+    """Post the mirror image of `entry`, linked to it. An entry is reversed at most once."""
+    locked = JournalEntry.objects.select_for_update().get(pk=entry.pk)
+    if JournalEntry.objects.filter(reverses=locked).exists():
+        raise InvalidState(f"Journal entry {entry.pk} is already reversed.")
+    mirrored = [
+        Posting(code, "C" if side == "D" else "D", amount, currency)
+        for code, side, amount, currency in locked.lines.values_list("account__code", "side", "amount", "amount_currency")
+    ]
+    return journal_entry_post(
+        fund=locked.fund,
+        entry_date=entry_date,
+        kind=kind or f"reversal:{locked.kind}"[:40],
+        lines=mirrored,
+        memo=f"Reversal of JE{locked.pk}: {reason}",
+        source_type=locked.source_type,
+        source_id=locked.source_id,
+        created_by=created_by,
+        reverses=locked,
+    )
+
+
+def chart_of_accounts_create(*, fund: Fund) -> None:
+    Account.objects.bulk_create(
+        [
+            Account(fund=fund, code=code, kind=kind, name=name, name_vi=name_vi, normal_side=chart.normal_side(code, kind))
+            for code, kind, name, name_vi in chart.ACCOUNTS
+        ],
+        ignore_conflicts=True,
+    )
+    _account_cache.pop(fund.pk, None)
