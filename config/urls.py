@@ -10,6 +10,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("loanfund.api.urls")),
+    path("api/v1/", include("borrowers.api.urls")),
+    path("api/v1/", include("repayments.api.urls")),
+    path("api/v1/", include("compliance.api.urls")),
 ]
 
 handler400 = "loanfund.api.errors.handler400"
