@@ -12,3 +12,23 @@ __all__ = [
     "JournalLine",
     "StaffProfile",
 ]
+
+from .origination import (  # noqa: E402
+    ApplicationEvent,
+    Appraisal,
+    ApproverLimit,
+    ImmutableVersionError,
+    LoanApplication,
+    LoanProduct,
+    LoanProductVersion,
+)
+
+__all__ += [
+    "ApplicationEvent",
+    "Appraisal",
+    "ApproverLimit",
+    "ImmutableVersionError",
+    "LoanApplication",
+    "LoanProduct",
+    "LoanProductVersion",
+]
