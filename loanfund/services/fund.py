@@ -28,9 +28,19 @@ def fund_create(*, code: str, name: str, kind: str = Fund.Kind.PROGRAM, province
     return fund
 
 
+PROJECT_APPS = ("loanfund", "borrowers", "repayments", "compliance")
+
+
 def roles_ensure() -> None:
+    """The role groups exist; staff roles may VIEW every project model in the admin (changes go
+    through the API's services, which enforce the rules)."""
+    from django.contrib.auth.models import Permission
+
+    view = Permission.objects.filter(content_type__app_label__in=PROJECT_APPS, codename__startswith="view_")
     for name in roles.ALL_ROLES:
-        Group.objects.get_or_create(name=name)
+        group, created = Group.objects.get_or_create(name=name)
+        if name in roles.STAFF_ROLES and (created or group.permissions.count() < view.count()):
+            group.permissions.add(*view)
 
 
 @transaction.atomic

@@ -192,3 +192,39 @@ def test_create_staff_command(fund):
     user = get_user_model().objects.get(username="newbie")
     assert user.staff_profile.fund == fund
     assert list(user.groups.values_list("name", flat=True)) == ["officer"]
+
+
+def test_idempotency_key_replays_the_first_response_and_moves_money_once(staff, api, fund):
+    client = api(staff.accountant)
+    body = {"amount": "1000000", "currency": "VND", "source": "donor", "received_on": "2025-02-01"}
+    before = account_balance(fund=fund, code=chart.BANK)
+    responses = [client.post("/api/v1/fund/capital/", body, format="json", HTTP_IDEMPOTENCY_KEY="cap-1") for _ in range(5)]
+    assert [r.status_code for r in responses] == [201] * 5
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert account_balance(fund=fund, code=chart.BANK) - before == Decimal(1_000_000)
+    assert CapitalContribution.objects.filter(fund=fund, source="donor").count() == 1
+    other = client.post("/api/v1/fund/capital/", {**body, "amount": "2000000"}, format="json", HTTP_IDEMPOTENCY_KEY="cap-1")
+    assert_error(other, 409, "idempotency_key_reused", "Idempotency-Key")
+    assert account_balance(fund=fund, code=chart.BANK) - before == Decimal(1_000_000)
+
+
+def test_an_error_response_is_not_remembered_under_its_key(staff, api, fund):
+    client = api(staff.accountant)
+    bad = client.post("/api/v1/fund/capital/", {"amount": "1", "currency": "VND", "source": "nope", "received_on": "2025-02-01"},
+                      format="json", HTTP_IDEMPOTENCY_KEY="cap-2")
+    assert bad.status_code == 400
+    good = client.post("/api/v1/fund/capital/", {"amount": "1", "currency": "VND", "source": "donor", "received_on": "2025-02-01"},
+                       format="json", HTTP_IDEMPOTENCY_KEY="cap-2")
+    assert good.status_code == 201
+
+
+def test_staff_see_their_funds_books_read_only_in_the_admin(client, staff, fund, other_fund):
+    client.force_login(staff.auditor)
+    r = client.get("/admin/loanfund/journalentry/")
+    assert r.status_code == 200
+    own = JournalEntry.objects.filter(fund=fund).first()
+    foreign = JournalEntry.objects.filter(fund=other_fund).first()
+    assert f"/admin/loanfund/journalentry/{own.pk}/change/" in r.content.decode()
+    assert f"/admin/loanfund/journalentry/{foreign.pk}/change/" not in r.content.decode()
+    assert client.post(f"/admin/loanfund/journalentry/{own.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert JournalEntry.objects.filter(pk=own.pk).exists()
