@@ -7,10 +7,10 @@ With no provider registered (origination alone) every member has no loans.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Callable, Iterable
 
 
 @dataclass(frozen=True)
