@@ -1,1 +1,266 @@
+"""Servicing records: the loan account, its schedule, its money movements and its subledger.
 
+Every balance of a loan AS OF ANY DATE is a sum over dated, append-only rows (docs/servicing.md has
+the SQL):
+
+* `Installment` rows are the schedule (what falls due and when). A restructuring or a prepayment
+  that re-amortises writes a new `schedule_version`; the replaced rows get `superseded_on` once
+  (a forward-only status, never an amount edit).
+* `Allocation` rows say what settled which component of which installment, dated `effective_on`.
+  A reversal or a replay writes negative rows linked by `reverses`; nothing is updated or deleted.
+* `LoanLedgerLine` is the per-loan subledger: one signed line (debit positive) per loan for every
+  journal line on a loan control account (loans receivable, interest receivable, compulsory savings,
+  the off-balance memo accounts). Per account, the sum over loans equals the general ledger.
+
+`Loan.status` and `Loan.days_past_due` are a projection of those rows for today (refreshed by the
+services and by close of business); reports as of a past date use the dated rows instead.
+"""
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from loanfund.fields import money_field
+from loanfund.models.ledger import ImmutableModel
+
+
+class Loan(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        IN_ARREARS = "in_arrears"
+        CLOSED = "closed"
+        WRITTEN_OFF = "written_off"
+        RESTRUCTURED = "restructured"
+
+    OPEN_STATUSES = (Status.ACTIVE, Status.IN_ARREARS, Status.RESTRUCTURED)
+
+    class Method(models.TextChoices):
+        CASH = "cash"
+        BANK = "bank"
+
+    fund = models.ForeignKey("loanfund.Fund", on_delete=models.PROTECT, related_name="loans")
+    member = models.ForeignKey("borrowers.Member", on_delete=models.PROTECT, related_name="loans")
+    application = models.OneToOneField("loanfund.LoanApplication", on_delete=models.PROTECT, related_name="loan")
+    product_version = models.ForeignKey("loanfund.LoanProductVersion", on_delete=models.PROTECT, related_name="loans")
+    number = models.CharField(max_length=32)
+    principal_disbursed = money_field()
+    upfront_fee = money_field()
+    disbursed_on = models.DateField()
+    disbursement_method = models.CharField(max_length=10, choices=Method.choices)
+    # The terms in force (a restructuring may change the rate and the term; the product stays).
+    annual_rate = models.DecimalField(max_digits=7, decimal_places=6)
+    penalty_rate = models.DecimalField(max_digits=7, decimal_places=6)
+    installments_count = models.PositiveIntegerField()
+    schedule_version = models.PositiveIntegerField(default=1)
+    apr = models.DecimalField(max_digits=9, decimal_places=2)
+    eir = models.DecimalField(max_digits=9, decimal_places=2)
+    # Projection for today (see module docstring); dated truth lives in the rows below.
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    days_past_due = models.PositiveIntegerField(default=0)
+    restructure_count = models.PositiveIntegerField(default=0)
+    closed_on = models.DateField(null=True, blank=True)
+    written_off_on = models.DateField(null=True, blank=True)
+    disbursement_entry = models.OneToOneField("loanfund.JournalEntry", on_delete=models.PROTECT, related_name="+")
+    disbursed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["fund", "number"], name="loan_number_unique_per_fund"),
+            models.CheckConstraint(condition=models.Q(principal_disbursed__gt=0), name="loan_principal_positive"),
+        ]
+        indexes = [models.Index(fields=["fund", "status"], name="loan_fund_status_idx"),
+                   models.Index(fields=["member", "status"], name="loan_member_status_idx")]
+        ordering = ["-disbursed_on", "-id"]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class Installment(models.Model):
+    """One due date of a schedule version. Amounts never change; `superseded_on` is set once."""
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="schedule")
+    schedule_version = models.PositiveIntegerField(default=1)
+    number = models.PositiveIntegerField()
+    due_on = models.DateField()
+    principal = money_field()
+    interest = money_field()
+    savings = money_field()
+    superseded_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["loan", "schedule_version", "number"], name="installment_unique_number"),
+            models.CheckConstraint(condition=models.Q(principal__gte=0, interest__gte=0, savings__gte=0), name="installment_amounts_non_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["loan", "due_on"], name="installment_loan_due_idx"),
+            # Close of business reads the installments falling due on a day.
+            models.Index(fields=["due_on"], name="installment_due_idx", condition=models.Q(superseded_on__isnull=True)),
+        ]
+        ordering = ["loan", "schedule_version", "number"]
+
+
+class Repayment(models.Model):
+    class Channel(models.TextChoices):
+        CASH = "cash"
+        BANK_TRANSFER = "bank_transfer"
+        PAYROLL_DEDUCTION = "payroll_deduction"
+
+    class Status(models.TextChoices):
+        POSTED = "posted"
+        REVERSED = "reversed"  # forward-only: a reversal is a set of new rows, the repayment stays
+
+    fund = models.ForeignKey("loanfund.Fund", on_delete=models.PROTECT, related_name="repayments")
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="repayments")
+    amount = money_field()
+    paid_on = models.DateField()
+    reference = models.CharField(max_length=100)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.POSTED)
+    reversed_on = models.DateField(null=True, blank=True)
+    reversal_reason = models.CharField(max_length=500, blank=True)
+    reversed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["fund", "reference"], name="repayment_reference_unique_per_fund"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="repayment_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["loan", "paid_on"], name="repayment_loan_paid_idx"),
+                   models.Index(fields=["fund", "paid_on"], name="repayment_fund_paid_idx")]
+        ordering = ["loan", "paid_on", "id"]
+
+
+class Allocation(ImmutableModel):
+    """What settled which component of which installment, on which date (append-only).
+
+    kind: payment (a repayment's allocation), reversal (negative mirror of an earlier row: a
+    reversed or replayed repayment), rescheduled (unpaid principal moved to a new schedule
+    version), written_off (what a write-off took off the installments), recovery (paid after a
+    write-off: no installment). Collections in a period are kinds payment + reversal + recovery.
+    """
+
+    class Component(models.TextChoices):
+        PENALTY = "penalty"
+        INTEREST = "interest"
+        PRINCIPAL = "principal"
+        SAVINGS = "savings"
+        FEES = "fees"
+        RECOVERY = "recovery"
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment"
+        REVERSAL = "reversal"
+        RESCHEDULED = "rescheduled"
+        WRITTEN_OFF = "written_off"
+        RECOVERY = "recovery"
+
+    fund = models.ForeignKey("loanfund.Fund", on_delete=models.PROTECT, related_name="+")
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="allocations")
+    repayment = models.ForeignKey(Repayment, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations")
+    installment = models.ForeignKey(Installment, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations")
+    component = models.CharField(max_length=10, choices=Component.choices)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    amount = money_field()  # signed: reversals are negative
+    effective_on = models.DateField()
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
+    journal_entry = models.ForeignKey("loanfund.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["installment", "effective_on"], name="allocation_installment_idx"),
+            models.Index(fields=["loan", "effective_on"], name="allocation_loan_idx"),
+            models.Index(fields=["fund", "effective_on"], name="allocation_fund_date_idx"),
+        ]
+        ordering = ["id"]
+
+
+class LoanLedgerLine(ImmutableModel):
+    """The per-loan subledger: one signed line (debit +, credit -) per loan and control account."""
+
+    fund = models.ForeignKey("loanfund.Fund", on_delete=models.PROTECT, related_name="+")
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="ledger_lines")
+    installment = models.ForeignKey(Installment, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_lines")
+    account = models.CharField(max_length=20)  # loanfund.chart code
+    kind = models.CharField(max_length=30)  # disbursement, repayment, interest_accrual, penalty_accrual, aging, ...
+    entry_date = models.DateField()
+    amount = money_field()
+    journal_entry = models.ForeignKey("loanfund.JournalEntry", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["loan", "account"], name="loanledger_loan_account_idx"),
+            models.Index(fields=["fund", "account", "entry_date"], name="loanledger_fund_account_idx"),
+            models.Index(fields=["installment", "kind"], name="loanledger_installment_idx"),
+        ]
+        ordering = ["id"]
+
+
+class Restructure(models.Model):
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="restructures")
+    restructured_on = models.DateField()
+    reason = models.CharField(max_length=500)
+    principal = money_field()
+    installments = models.PositiveIntegerField()
+    annual_rate = models.DecimalField(max_digits=7, decimal_places=6)
+    schedule_version = models.PositiveIntegerField()
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [models.Index(fields=["loan", "restructured_on"], name="restructure_loan_idx")]
+
+
+class Prepayment(models.Model):
+    """A repayment beyond what is due that re-amortised the schedule (prepayment_policy)."""
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="prepayments")
+    repayment = models.ForeignKey(Repayment, on_delete=models.PROTECT, related_name="prepayments")
+    policy = models.CharField(max_length=20)
+    from_version = models.PositiveIntegerField()
+    schedule_version = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class WriteOff(models.Model):
+    loan = models.OneToOneField(Loan, on_delete=models.PROTECT, related_name="write_off")
+    written_off_on = models.DateField()
+    reason = models.CharField(max_length=500)
+    principal = money_field()
+    interest = money_field()
+    penalty = money_field()
+    from_provision = money_field()
+    to_expense = money_field()
+    journal_entry = models.OneToOneField("loanfund.JournalEntry", on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+
+class CloseOfBusinessRun(models.Model):
+    """One row per fund and business date: the stage reached, so a crashed run resumes."""
+
+    STAGES = ("started", "interest", "penalty", "aging", "done")
+
+    fund = models.ForeignKey("loanfund.Fund", on_delete=models.PROTECT, related_name="+")
+    as_of = models.DateField()
+    stage = models.CharField(max_length=20, default="started")
+    result = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["fund", "as_of"], name="cob_run_unique_per_day")]
+        ordering = ["fund", "-as_of"]
