@@ -1,0 +1,68 @@
+"""The portfolio as of a date, in SQL: one row per open loan with its outstanding principal, days
+past due and restructure count, computed from servicing's dated, append-only rows (docs/servicing.md).
+
+Nothing here loops over loans in Python: the month-end run is one INSERT … SELECT built on
+`PORTFOLIO_AS_OF`, and every report figure is a GROUP BY over its snapshot or over ledger lines.
+"""
+
+from __future__ import annotations
+
+from loanfund import chart
+
+# Parameters: %(fund)s, %(as_of)s. Columns: loan_id, member_id, branch_id, product_id,
+# household_status, principal_outstanding, savings_held, days_past_due, restructure_count.
+PORTFOLIO_AS_OF = f"""
+WITH open_loans AS (
+    SELECT l.id AS loan_id, l.member_id, m.branch_id, pv.product_id, m.household_status
+      FROM repayments_loan l
+      JOIN borrowers_member m ON m.id = l.member_id
+      JOIN loanfund_loanproductversion pv ON pv.id = l.product_version_id
+     WHERE l.fund_id = %(fund)s AND l.disbursed_on <= %(as_of)s
+       AND (l.written_off_on IS NULL OR l.written_off_on > %(as_of)s)
+       AND (l.closed_on IS NULL OR l.closed_on > %(as_of)s)
+),
+balances AS (
+    -- the per-loan subledger: principal receivable (current + overdue) and compulsory savings held
+    SELECT ll.loan_id,
+           SUM(ll.amount) FILTER (WHERE ll.account IN ('{chart.LOANS_CURRENT}', '{chart.LOANS_OVERDUE}')) AS principal,
+           -SUM(ll.amount) FILTER (WHERE ll.account = '{chart.COMPULSORY_SAVINGS}') AS savings
+      FROM repayments_loanledgerline ll
+     WHERE ll.fund_id = %(fund)s AND ll.entry_date <= %(as_of)s
+       AND ll.account IN ('{chart.LOANS_CURRENT}', '{chart.LOANS_OVERDUE}', '{chart.COMPULSORY_SAVINGS}')
+     GROUP BY ll.loan_id
+),
+paid AS (
+    -- principal and interest settled per installment up to the date (payments net of reversals)
+    SELECT a.installment_id, SUM(a.amount) AS amount
+      FROM repayments_allocation a
+     WHERE a.fund_id = %(fund)s AND a.effective_on <= %(as_of)s
+       AND a.component IN ('principal', 'interest') AND a.installment_id IS NOT NULL
+     GROUP BY a.installment_id
+),
+oldest_unpaid AS (
+    -- installments of the schedule in force on the date that fell due and are not fully paid
+    SELECT i.loan_id, MIN(i.due_on) AS due_on
+      FROM repayments_installment i
+      JOIN open_loans o ON o.loan_id = i.loan_id
+      LEFT JOIN paid p ON p.installment_id = i.id
+     WHERE i.due_on < %(as_of)s
+       AND (i.superseded_on IS NULL OR i.superseded_on > %(as_of)s)
+       AND i.principal + i.interest > COALESCE(p.amount, 0)
+     GROUP BY i.loan_id
+),
+restructures AS (
+    SELECT r.loan_id, COUNT(*) AS n
+      FROM repayments_restructure r JOIN open_loans o ON o.loan_id = r.loan_id
+     WHERE r.restructured_on <= %(as_of)s
+     GROUP BY r.loan_id
+)
+SELECT o.loan_id, o.member_id, o.branch_id, o.product_id, o.household_status,
+       b.principal AS principal_outstanding,
+       GREATEST(COALESCE(b.savings, 0), 0) AS savings_held,
+       COALESCE(%(as_of)s::date - u.due_on, 0) AS days_past_due,
+       COALESCE(r.n, 0) AS restructure_count
+  FROM open_loans o
+  JOIN balances b ON b.loan_id = o.loan_id AND b.principal > 0
+  LEFT JOIN oldest_unpaid u ON u.loan_id = o.loan_id
+  LEFT JOIN restructures r ON r.loan_id = o.loan_id
+"""
