@@ -1,7 +1,7 @@
-"""Debt classification (Circular 14/2024/TT-NHNN, microfinance institutions): the pure rule.
+"""Debt classification (Circular 14/2024/TT-NHNN) of the whole portfolio in one SQL expression.
 
-Days past due put a loan in a group by the fund's dated thresholds (10 / 30 / 90 / 180 days by
-default); restructuring pushes it further down, and the worse of the two wins:
+The rule itself is servicing's pure function `repayments.classification.classification_group`
+(days past due by the fund's dated thresholds, pushed down by restructuring; the worse wins):
 
 | restructurings | not overdue | overdue < group-3 days | overdue group-3..group-4 days | overdue >= group-4 days |
 | --- | --- | --- | --- | --- |
@@ -9,68 +9,17 @@ default); restructuring pushes it further down, and the worse of the two wins:
 | 2 | 4 | 5 | 5 | 5 |
 | 3 or more | 5 | 5 | 5 | 5 |
 
-`classify` is the Python form (tests, single loans); `group_sql` renders the same rule as one SQL
-CASE expression so the month-end run classifies the whole portfolio in one statement. A test holds
-the two to the same answers. Django-free.
+`group_sql` renders the same rule as one CASE expression so the month-end run classifies every
+loan in one statement; a property test holds the SQL to the Python function.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from repayments.classification import Thresholds, classification_group
 
 GROUPS = (1, 2, 3, 4, 5)
 NPL_GROUPS = (3, 4, 5)
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """First day of groups 2..5 (from the fund's dated settings, never literals in the rule)."""
-
-    group2_from_days: int
-    group3_from_days: int
-    group4_from_days: int
-    group5_from_days: int
-
-    @classmethod
-    def from_settings(cls, settings_row) -> Thresholds:
-        return cls(settings_row.group2_from_days, settings_row.group3_from_days, settings_row.group4_from_days,
-                   settings_row.group5_from_days)
-
-
-def group_by_days(days_past_due: int, t: Thresholds) -> int:
-    if days_past_due >= t.group5_from_days:
-        return 5
-    if days_past_due >= t.group4_from_days:
-        return 4
-    if days_past_due >= t.group3_from_days:
-        return 3
-    if days_past_due >= t.group2_from_days:
-        return 2
-    return 1
-
-
-def group_by_restructuring(days_past_due: int, restructure_count: int, t: Thresholds) -> int:
-    if restructure_count <= 0:
-        return 1
-    overdue = days_past_due > 0
-    if restructure_count == 1:
-        if not overdue:
-            return 2
-        if days_past_due < t.group3_from_days:
-            return 3
-        if days_past_due < t.group4_from_days:
-            return 4
-        return 5
-    if restructure_count == 2:
-        return 5 if overdue else 4
-    return 5
-
-
-def classify(days_past_due: int, restructure_count: int, t: Thresholds) -> int:
-    """The loan's group 1..5: the worse of its days-past-due group and its restructuring group."""
-    if days_past_due < 0 or restructure_count < 0:
-        raise ValueError("days past due and restructure count are never negative")
-    return max(group_by_days(days_past_due, t), group_by_restructuring(days_past_due, restructure_count, t))
+classify = classification_group
 
 
 def group_sql(dpd: str, restructures: str) -> str:

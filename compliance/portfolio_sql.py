@@ -19,7 +19,6 @@ WITH open_loans AS (
       JOIN loanfund_loanproductversion pv ON pv.id = l.product_version_id
      WHERE l.fund_id = %(fund)s AND l.disbursed_on <= %(as_of)s
        AND (l.written_off_on IS NULL OR l.written_off_on > %(as_of)s)
-       AND (l.closed_on IS NULL OR l.closed_on > %(as_of)s)
 ),
 balances AS (
     -- the per-loan subledger: principal receivable (current + overdue) and compulsory savings held
@@ -32,22 +31,23 @@ balances AS (
      GROUP BY ll.loan_id
 ),
 paid AS (
-    -- principal and interest settled per installment up to the date (payments net of reversals)
-    SELECT a.installment_id, SUM(a.amount) AS amount
+    -- what settled each installment's principal and interest up to the date (payments net of
+    -- reversals, and the rows a rescheduling or write-off moved off it)
+    SELECT a.installment_id,
+           SUM(a.amount) FILTER (WHERE a.component = 'principal') AS principal_paid,
+           SUM(a.amount) FILTER (WHERE a.component = 'interest') AS interest_paid
       FROM repayments_allocation a
-     WHERE a.fund_id = %(fund)s AND a.effective_on <= %(as_of)s
-       AND a.component IN ('principal', 'interest') AND a.installment_id IS NOT NULL
+     WHERE a.fund_id = %(fund)s AND a.effective_on <= %(as_of)s AND a.installment_id IS NOT NULL
      GROUP BY a.installment_id
 ),
 oldest_unpaid AS (
-    -- installments of the schedule in force on the date that fell due and are not fully paid
+    -- the oldest installment that fell due and is not fully paid (docs/servicing.md)
     SELECT i.loan_id, MIN(i.due_on) AS due_on
       FROM repayments_installment i
       JOIN open_loans o ON o.loan_id = i.loan_id
       LEFT JOIN paid p ON p.installment_id = i.id
-     WHERE i.due_on < %(as_of)s
-       AND (i.superseded_on IS NULL OR i.superseded_on > %(as_of)s)
-       AND i.principal + i.interest > COALESCE(p.amount, 0)
+     WHERE i.due_on <= %(as_of)s
+       AND (i.principal > COALESCE(p.principal_paid, 0) OR i.interest > COALESCE(p.interest_paid, 0))
      GROUP BY i.loan_id
 ),
 restructures AS (

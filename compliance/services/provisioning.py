@@ -90,7 +90,7 @@ def period_classify(*, fund: Fund, period_end: date, classified_by=None, reclass
     rates = provision_rates(settings_row)
     params = {
         "run": run.pk, "fund": fund.pk, "as_of": period_end, "deduct": bool(settings_row.provision_deducts_savings),
-        **sql_params(Thresholds.from_settings(settings_row)), **{f"r{g}": rate for g, rate in rates.items()},
+        **sql_params(Thresholds.of(settings_row)), **{f"r{g}": rate for g, rate in rates.items()},
     }
     with connection.cursor() as cur:
         cur.execute(_snapshot_sql(), params)

@@ -136,7 +136,7 @@ def report_generate(*, report_id: int, generation: int | None = None, on_progres
     from compliance.reports.definitions import build_document
 
     with transaction.atomic():
-        report = ComplianceReport.objects.select_for_update().select_related("fund", "supersedes").get(pk=report_id)
+        report = ComplianceReport.objects.select_for_update(of=("self",)).select_related("fund", "supersedes", "requested_by").get(pk=report_id)
         if report.is_finalised or report.status == ComplianceReport.Status.READY:
             return report
         if generation is not None and generation != report.generation:
