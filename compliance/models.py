@@ -147,6 +147,11 @@ class ComplianceReport(models.Model):
         return super().delete(*args, **kwargs)
 
 
+# For the OpenAPI enum names (SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
+REPORT_KINDS = ComplianceReport.Kind.choices
+REPORT_STATUSES = ComplianceReport.Status.choices
+
+
 def report_file_path(instance: ReportFile, filename: str) -> str:
     r = instance.report
     return f"reports/{r.fund.code}/{r.kind}/{r.period}/v{r.version}/{filename}"

@@ -127,6 +127,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "LedgerSideEnum": "loanfund.models.ledger.SIDE_CHOICES",
+        "ReportKindEnum": "compliance.models.REPORT_KINDS",
+        "ReportStatusEnum": "compliance.models.REPORT_STATUSES",
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
