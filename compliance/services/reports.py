@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -102,10 +101,10 @@ def _set_progress(report_id: int, stage: str, percent: int, on_progress: Progres
 
 def _store(report: ComplianceReport, fmt: str, write: Callable[[str], None]) -> ReportFile:
     """Render to a temporary file, hash it, and keep exactly one file per report and format."""
+    # One partial file per report and format: a crashed attempt's leftover is overwritten, never piles up.
     tmp_dir = os.path.join(settings.MEDIA_ROOT, "tmp")
     os.makedirs(tmp_dir, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(suffix=f".{fmt}", dir=tmp_dir)
-    os.close(fd)
+    tmp_path = os.path.join(tmp_dir, f"report-{report.pk}.{fmt}.partial")
     try:
         write(tmp_path)
         digest = hashlib.sha256()

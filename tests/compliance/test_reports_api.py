@@ -139,3 +139,19 @@ def test_regenerating_a_ready_report_replaces_its_files(staff, api, django_captu
     report = ComplianceReport.objects.get(pk=rid)
     assert report.generation == 2 and report.status == "ready"
     assert report.generated_at > timezone.now() - timedelta(minutes=1)
+
+
+def test_commands_classify_and_report_with_progress(fund, staff):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("classify", "--as-of", "2025-03-31", "--fund", fund.code, stdout=out)
+    assert f"{fund.code}: 0 loans" in out.getvalue()
+    out = StringIO()
+    call_command("report", "--fund", fund.code, "--kind", "sbv_operations", "--period", "2025-Q1", stdout=out)
+    text = out.getvalue()
+    assert "100%" in text and "v1 pdf" in text and "sha256=" in text
+    report = ComplianceReport.objects.get(fund=fund, kind="sbv_operations", period="2025-Q1")
+    assert report.status == "ready" and report.files.count() == 3
