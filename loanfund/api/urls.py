@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from loanfund.api import views
@@ -16,4 +16,5 @@ urlpatterns = [
     path("fund/settings/", views.FundSettingsView.as_view(), name="fund-settings"),
     path("ledger/trial-balance/", views.TrialBalanceView.as_view(), name="trial-balance"),
     *router.urls,
+    path("", include("loanfund.origination.api.urls")),
 ]

@@ -88,6 +88,7 @@ class LoanProductVersion(models.Model):
     prepayment_policy = models.CharField(max_length=20, choices=PrepaymentPolicy.choices, default=PrepaymentPolicy.REDUCE_TERM)
     eligible_household_statuses = models.JSONField(default=_all_household_statuses)
     min_membership_months = models.PositiveIntegerField(default=0)
+    min_age = models.PositiveSmallIntegerField(default=18, help_text="Minimum age of the borrower on the application date.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
