@@ -89,7 +89,7 @@ def member_grant_access(*, member: Member, granted_by) -> tuple[object, str]:
     Returns (user, password): the password is shown once, only its hash is kept. A member record
     linked to a STAFF login (the self-lending guard) is refused: that login is not reset here.
     """
-    member = Member.objects.select_for_update().select_related("fund", "user").get(pk=member.pk)
+    member = Member.objects.select_for_update(of=("self",)).select_related("fund", "user").get(pk=member.pk)
     if member.status != Member.Status.ACTIVE:
         raise InvalidState(f"A member who has {member.get_status_display().lower()} gets no login.", attr="status")
     User = get_user_model()

@@ -1,4 +1,3 @@
-from django.db import transaction
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
@@ -84,7 +83,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         try:
             result = members_import(fund=self.fund, content=upload.read(), filename=upload.name, imported_by=request.user)
         except ImportRejected as rejected:
-            transaction.set_rollback(True) if transaction.get_connection().in_atomic_block else None
+            # members_import is atomic: its transaction (savepoint) already rolled back, nothing was written.
             return Response({"type": "validation_error", "errors": [e.as_error() for e in rejected.errors]},
                             status=status.HTTP_400_BAD_REQUEST)
         return Response(MemberImportResultSerializer(result).data)

@@ -46,7 +46,7 @@ def _transition(application: LoanApplication, to_status: str, *, actor, reason: 
 
 def _lock(application: LoanApplication) -> tuple[Member, LoanApplication]:
     member = Member.objects.select_for_update().get(pk=application.member_id)
-    application = LoanApplication.objects.select_for_update().select_related("fund", "product_version").get(pk=application.pk)
+    application = LoanApplication.objects.select_for_update(of=("self",)).select_related("fund", "product_version").get(pk=application.pk)
     return member, application
 
 

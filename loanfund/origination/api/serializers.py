@@ -10,8 +10,17 @@ from loanfund.models import ApplicationEvent, Appraisal, ApproverLimit, LoanAppl
 RATE_HELP = "A fraction as a decimal string: \"0.072\" = 7.2 % per year."
 
 
+class RateField(serializers.DecimalField):
+    """A rate as a decimal string: a JSON number would carry binary-float noise into the terms."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, (float, int)) and not isinstance(data, bool):
+            raise serializers.ValidationError('Give a rate as a decimal string, e.g. "0.072".', code="rate_not_string")
+        return super().to_internal_value(data)
+
+
 def _rate(help_text=RATE_HELP, **kwargs):
-    return serializers.DecimalField(max_digits=7, decimal_places=6, min_value=Decimal(0), max_value=Decimal("0.999999"),
+    return RateField(max_digits=7, decimal_places=6, min_value=Decimal(0), max_value=Decimal("0.999999"),
                                     help_text=help_text, **kwargs)
 
 
