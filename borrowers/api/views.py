@@ -14,7 +14,7 @@ from borrowers.api.serializers import (
     UnionBranchSerializer,
 )
 from borrowers.importing import ImportRejected, members_import
-from borrowers.models import Member
+from borrowers.models import Member, UnionBranch
 from loanfund import roles
 from loanfund.api.base import FundScopedViewSet
 from loanfund.api.permissions import STAFF
@@ -32,6 +32,8 @@ class UnionBranchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     filterset_fields = {"code": ["exact"], "name": ["icontains"]}
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user, no fund
+            return UnionBranch.objects.none()
         return selectors.branch_list(fund=self.fund)
 
     def perform_create(self, serializer):
@@ -60,6 +62,8 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user, no fund
+            return Member.objects.none()
         return selectors.member_list(fund=self.fund)
 
     def get_serializer_context(self):

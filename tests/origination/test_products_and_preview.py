@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from loanfund.models import LoanApplication, LoanProduct, LoanProductVersion
+from loanfund.models import ImmutableVersionError, LoanApplication, LoanProduct, LoanProductVersion
 from loanfund.origination.pricing import schedule_terms_for
 from repayments.schedule import build_schedule
 from tests.foundation.test_api_core import assert_error
@@ -43,7 +43,7 @@ def test_the_director_creates_a_product_and_editing_terms_makes_a_new_version(ap
     # A name-only edit makes no new version; a version row is immutable.
     api(staff.director).patch(f"/api/v1/products/{product['id']}/", {"is_active": False}, format="json")
     assert LoanProductVersion.objects.filter(product_id=product["id"]).count() == 2
-    with pytest.raises(Exception):
+    with pytest.raises(ImmutableVersionError):
         v = LoanProductVersion.objects.get(product_id=product["id"], version=1)
         v.annual_rate = Decimal("0.5")
         v.save()

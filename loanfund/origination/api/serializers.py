@@ -1,6 +1,8 @@
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from borrowers.models import Member
@@ -52,7 +54,15 @@ class ProductSerializer(serializers.ModelSerializer):
         return sorted((v.version for v in product.versions.all()), reverse=True)
 
 
-HOUSEHOLD = serializers.ChoiceField(choices=Member.HouseholdStatus.choices)
+HOUSEHOLD_VALUES = ", ".join(Member.HouseholdStatus.values)
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}, "description": f"A non-empty subset of: {HOUSEHOLD_VALUES}."})
+class HouseholdStatusListField(serializers.ListField):
+    """(Documented without a second enum: the member's HouseholdStatusEnum is the one name for it.)"""
+
+    child = serializers.ChoiceField(choices=Member.HouseholdStatus.choices)
+
 COMPONENT = serializers.ChoiceField(choices=[("penalty", "penalty"), ("interest", "interest"), ("principal", "principal")])
 
 
@@ -77,7 +87,7 @@ class ProductWriteSerializer(serializers.Serializer):
     savings_rate = _rate("Compulsory savings per installment, fraction of the principal.", required=False)
     allocation_order = serializers.ListField(child=COMPONENT, required=False)
     prepayment_policy = serializers.ChoiceField(choices=LoanProductVersion.PrepaymentPolicy.choices, required=False)
-    eligible_household_statuses = serializers.ListField(child=HOUSEHOLD, required=False)
+    eligible_household_statuses = HouseholdStatusListField(required=False)
     min_membership_months = serializers.IntegerField(min_value=0, required=False)
     min_age = serializers.IntegerField(min_value=0, max_value=120, required=False)
 
@@ -90,6 +100,7 @@ class ProductWriteSerializer(serializers.Serializer):
         return attrs
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class ScopedField(serializers.PrimaryKeyRelatedField):
     """A choice among the request user's fund's rows only (another fund's id: does_not_exist)."""
 
