@@ -82,3 +82,76 @@ class CapitalContributionAdmin(FundScopedAdminMixin, ReadOnlyAdmin):
 @admin.register(Job)
 class JobAdmin(FundScopedAdminMixin, ReadOnlyAdmin):
     list_display = ["id", "fund", "kind", "status", "progress", "created_at"]
+
+
+# ---- origination ---------------------------------------------------------------------------
+from loanfund.models import ApplicationEvent, Appraisal, ApproverLimit, LoanApplication, LoanProduct, LoanProductVersion  # noqa: E402
+
+
+class LoanProductVersionInline(admin.TabularInline):
+    """Versions are immutable: a new one is created by editing the product through the API."""
+
+    model = LoanProductVersion
+    extra = 0
+    can_delete = False
+    fields = ["version", "min_amount", "max_amount", "frequency", "interest_method", "annual_rate", "penalty_rate", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LoanProduct)
+class LoanProductAdmin(FundScopedAdminMixin, SimpleHistoryAdmin):
+    list_display = ["fund", "code", "name", "is_active"]
+    list_filter = ["is_active"]
+    inlines = [LoanProductVersionInline]
+
+
+class ApplicationEventInline(admin.TabularInline):
+    model = ApplicationEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["from_status", "to_status", "actor", "at", "reason"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LoanApplication)
+class LoanApplicationAdmin(FundScopedAdminMixin, SimpleHistoryAdmin):
+    """Read-only: transitions go through the services (four eyes, checks, events)."""
+
+    list_display = ["id", "fund", "member", "product_version", "amount", "installments", "status", "approved_until"]
+    list_filter = ["status"]
+    search_fields = ["member__full_name", "member__national_id"]
+    inlines = [ApplicationEventInline]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Appraisal)
+class AppraisalAdmin(FundScopedAdminMixin, SimpleHistoryAdmin):
+    fund_lookup = "application__fund"
+    list_display = ["application", "appraised_by", "appraised_at", "passed", "recommendation"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApproverLimit)
+class ApproverLimitAdmin(FundScopedAdminMixin, SimpleHistoryAdmin):
+    list_display = ["fund", "user", "max_amount", "effective_from"]

@@ -3,8 +3,10 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from borrowers.demo import DEMO_MEMBER_USERNAME, seed_members
 from loanfund.demo import DEMO_PASSWORD, seed_fund
 from loanfund.models import Fund
+from loanfund.origination.demo import seed_origination
 
 
 class Command(BaseCommand):
@@ -14,8 +16,11 @@ class Command(BaseCommand):
         if not Fund.objects.filter(code="demo").exists():
             with transaction.atomic():
                 fund, users = seed_fund()
+                people = seed_members(fund=fund, password=DEMO_PASSWORD)
+                applications = seed_origination(fund=fund, users=users, members=people["members"])  # noqa: F841 - servicing disburses ["approved"]
             self.stdout.write(self.style.SUCCESS(f"Seeded demo fund {fund.code}."))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for role in ("officer", "approver", "accountant", "director", "auditor"):
             self.stdout.write(f"  {role:<11} username={role}")
+        self.stdout.write(f"  {'member':<11} username={DEMO_MEMBER_USERNAME}")
         self.stdout.write("API docs: http://127.0.0.1:8000/api/docs/  health: http://127.0.0.1:8000/healthz")
