@@ -155,3 +155,12 @@ def test_commands_classify_and_report_with_progress(fund, staff):
     assert "100%" in text and "v1 pdf" in text and "sha256=" in text
     report = ComplianceReport.objects.get(fund=fund, kind="sbv_operations", period="2025-Q1")
     assert report.status == "ready" and report.files.count() == 3
+
+
+def test_demo_seed_generates_last_months_reports_once(fund, staff):
+    from compliance.demo import seed_reports
+
+    first = seed_reports(fund, {"accountant": staff.accountant})
+    assert [r.status for r in first] == ["ready", "ready"]
+    again = seed_reports(fund, {"accountant": staff.accountant})
+    assert [r.pk for r in again] == [r.pk for r in first] and ComplianceReport.objects.filter(fund=fund).count() == 2
