@@ -21,6 +21,7 @@ class Column:
     label_en: str
     kind: str = TEXT
     width: float = 14  # relative width (XLSX characters; PDF shares the page width by these)
+    in_pdf: bool = True  # machine keys (figure names) go to XLSX/CSV, not onto the signed paper
 
     @property
     def numeric(self) -> bool:

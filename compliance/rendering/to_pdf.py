@@ -13,8 +13,15 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from compliance.rendering.document import Document, display
+from compliance.rendering.document import TEXT, Document, display
 from compliance.rendering.fonts import register_fonts
+
+
+def printed(value, kind: str) -> str:
+    """What the paper shows: Vietnamese number print; a dash where a figure is undefined (0 ÷ 0)."""
+    if value is None:
+        return "" if kind == TEXT else "—"
+    return display(value, kind)
 
 
 def _esc(text: str) -> str:
@@ -66,18 +73,22 @@ def write_pdf(document: Document, path: str) -> None:
     if document.subtitle:
         story.append(Paragraph(_esc(document.subtitle), styles["meta"]))
     for section in document.sections:
-        total_width = sum(c.width for c in section.columns)
-        widths = [usable * c.width / total_width for c in section.columns]
+        columns = [c for c in section.columns if c.in_pdf]
+        total_width = sum(c.width for c in columns)
+        widths = [usable * c.width / total_width for c in columns]
         data = [
-            [Paragraph(_esc(c.label_vi), styles["head_num" if c.numeric else "head"]) for c in section.columns],
-            [Paragraph(_esc(c.label_en), styles["head_en_num" if c.numeric else "head_en"]) for c in section.columns],
+            [Paragraph(_esc(c.label_vi), styles["head_num" if c.numeric else "head"]) for c in columns],
+            [Paragraph(_esc(c.label_en), styles["head_en_num" if c.numeric else "head_en"]) for c in columns],
         ]
+        bold_rows = []
         for row in section.rows():
+            if row.get("_heading"):
+                bold_rows.append(len(data))
             data.append([
-                Paragraph(_esc(display(row.get(c.key), c.kind_for(row))), styles["num" if c.numeric else "cell"]) for c in section.columns
+                Paragraph(_esc(printed(row.get(c.key), c.kind_for(row))), styles["num" if c.numeric else "cell"]) for c in columns
             ])
         if len(data) == 2:
-            data.append([Paragraph("—", styles["cell"])] + [""] * (len(section.columns) - 1))
+            data.append([Paragraph("—", styles["cell"])] + [""] * (len(columns) - 1))
         table = Table(data, colWidths=widths, repeatRows=2)
         table.setStyle(TableStyle([
             ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#888888")),
@@ -85,6 +96,7 @@ def write_pdf(document: Document, path: str) -> None:
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("TOPPADDING", (0, 0), (-1, -1), 2),
             ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            *[("BACKGROUND", (0, r), (-1, r), colors.HexColor("#F1F4F7")) for r in bold_rows],
         ]))
         heading = Paragraph(f"{_esc(section.title_vi)} <font name='{italic}' size='9' color='#555555'>/ {_esc(section.title_en)}</font>",
                             styles["section"])

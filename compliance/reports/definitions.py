@@ -71,13 +71,14 @@ TITLES = {
 
 
 def _indicator_columns():
-    return [Column("code", "Mã", "Code", TEXT, 8), Column("label_vi", "Chỉ tiêu", "Indicator (Vietnamese)", TEXT, 40),
-            Column("label_en", "Chỉ tiêu (tiếng Anh)", "Indicator", TEXT, 36), Column("value", "Giá trị", "Value", BY_ROW, 18)]
+    return [Column("code", "STT", "No.", TEXT, 5), Column("label_vi", "Chỉ tiêu", "Indicator (Vietnamese)", TEXT, 40),
+            Column("label_en", "Chỉ tiêu (tiếng Anh)", "Indicator", TEXT, 36), Column("value", "Giá trị", "Value", BY_ROW, 18),
+            Column("key", "Mã số liệu", "Figure key", TEXT, 30, in_pdf=False)]
 
 
 def indicator_rows(figures: fig.Figures) -> list[dict]:
-    return [{"code": key, "label_vi": vi, "label_en": en, "value": figures[key], "_kind": figures.kinds[key]}
-            for key, vi, en in INDICATORS]
+    return [{"code": f"{n:02d}", "key": key, "label_vi": vi, "label_en": en, "value": figures[key], "_kind": figures.kinds[key]}
+            for n, (key, vi, en) in enumerate(INDICATORS, start=1)]
 
 
 def _breakdown_section(key, title_vi, title_en, rows_fn, gross, label_columns) -> Section:

@@ -60,6 +60,8 @@ def template_rows(template: dict, figures) -> list[dict]:
                 raise DomainError("invalid_template", f"Template row {code}: sums unknown or later rows {missing}.")
             row["value"] = sum((Decimal(by_code[c]["value"] or 0) for c in spec["sum"]), Decimal(0))
             row["_kind"] = by_code[spec["sum"][0]]["_kind"] if spec["sum"] else "money"
+        else:
+            row["_heading"] = True
         by_code[code] = row
         rows.append(row)
     return rows
