@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from borrowers.models import Member, UnionBranch
-from loanfund.models import Fund, StaffProfile
+from loanfund.models import Fund
 
 
 def branch_list(*, fund: Fund) -> QuerySet[UnionBranch]:
@@ -15,9 +15,4 @@ def branch_list(*, fund: Fund) -> QuerySet[UnionBranch]:
 
 
 def member_list(*, fund: Fund) -> QuerySet[Member]:
-    return (
-        Member.objects.filter(fund=fund)
-        .select_related("branch")
-        .annotate(has_staff_login=Exists(StaffProfile.objects.filter(user_id=OuterRef("user_id"))))
-        .order_by("full_name", "id")
-    )
+    return Member.objects.filter(fund=fund).select_related("branch").order_by("full_name", "id")

@@ -310,3 +310,31 @@ def test_applications_are_filterable_and_paginated(api, staff, make_member, prod
     assert client.get(f"/api/v1/applications/?branch={a.branch_id}").json()["count"] == 3
     page = client.get("/api/v1/applications/?limit=2&offset=0").json()
     assert page["count"] == 3 and len(page["results"]) == 2 and page["next"]
+
+
+def test_approved_not_disbursed_counts_only_valid_approvals_of_other_applications(staff, member, product, walk):
+    from loanfund.origination.selectors import approved_undisbursed_total
+
+    first = walk(member, product, to="approved", amount="10000000")
+    second = walk(member, product, to="approved", amount="12000000")
+    walk(member, product, to="appraised", amount="5000000")  # not approved: not a promise
+    assert approved_undisbursed_total(member=member) == Decimal(22_000_000)
+    assert approved_undisbursed_total(member=member, exclude_application_id=second) == Decimal(10_000_000)
+    application_mark_disbursed(application=LoanApplication.objects.get(pk=first), disbursed_by=staff.accountant)
+    assert approved_undisbursed_total(member=member) == Decimal(12_000_000)  # now a loan, servicing reports it
+    LoanApplication.objects.filter(pk=second).update(approved_until=today() - timedelta(days=1))
+    assert approved_undisbursed_total(member=member) == Decimal(0)  # past its validity: can never be disbursed
+
+
+def test_the_expiry_command_and_task_expire_past_approvals(staff, member, product, walk):
+    from django.core.management import call_command
+
+    from loanfund.origination.tasks import expire_applications
+
+    a = walk(member, product, to="approved", amount="5000000")
+    b = walk(member, product, to="approved", amount="5000000")
+    LoanApplication.objects.filter(pk__in=[a, b]).update(approved_until=date(2025, 1, 31))
+    assert expire_applications.delay(as_of="2025-01-31").get() == 0  # still valid on its last day
+    call_command("expire_applications", "--as-of", "2025-02-01")
+    assert set(LoanApplication.objects.filter(pk__in=[a, b]).values_list("status", flat=True)) == {"expired"}
+    assert expire_applications.delay().get() == 0

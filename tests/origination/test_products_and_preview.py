@@ -38,6 +38,8 @@ def test_the_director_creates_a_product_and_editing_terms_makes_a_new_version(ap
     # The application priced on version 1 is unchanged; a new one is priced on version 2.
     assert api(staff.officer).get(f"/api/v1/applications/{app_id}/").json()["product_version"] == 1
     assert api(staff.officer).get(f"/api/v1/applications/{app_id}/schedule-preview/?disbursed_on=2025-03-03").json() == before
+    versions = api(staff.officer).get(f"/api/v1/products/{product['id']}/versions/").json()
+    assert [(v["version"], v["annual_rate"]) for v in versions] == [(2, "0.084000"), (1, "0.072000")]
     new_id = walk(member, product_row, to="draft", amount="10000000", installments=50)
     assert LoanApplication.objects.get(pk=new_id).product_version.version == 2
     # A name-only edit makes no new version; a version row is immutable.

@@ -21,6 +21,7 @@ from loanfund.origination.api.serializers import (
     AppraiseSerializer,
     ApproverLimitSerializer,
     ProductSerializer,
+    ProductVersionSerializer,
     ProductWriteSerializer,
     ReasonSerializer,
     RequiredReasonSerializer,
@@ -67,6 +68,14 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, FundScope
             raise DomainError("read_only", "A product's code never changes.", attr="code", status=400)
         products.product_update(product=product, changes=changes, changed_by=request.user, on=today())
         return Response(ProductSerializer(selectors.product_list(fund=self.fund).get(pk=product.pk)).data)
+
+
+    @extend_schema(responses={200: ProductVersionSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def versions(self, request, pk=None):
+        """Every version's full terms, newest first: what earlier applications and loans were priced on."""
+        product = self.get_object()
+        return Response(ProductVersionSerializer(product.versions.order_by("-version"), many=True).data)
 
 
 class ApproverLimitViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, FundScopedViewSet):
