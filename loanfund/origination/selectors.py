@@ -29,7 +29,7 @@ def product_list(*, fund: Fund) -> QuerySet[LoanProduct]:
 def application_list(*, fund: Fund) -> QuerySet[LoanApplication]:
     return (
         LoanApplication.objects.filter(fund=fund)
-        .select_related("member__branch", "product_version__product", "appraisal", "created_by")
+        .select_related("member__branch", "product_version__product", "appraisal__appraised_by", "created_by")
         .prefetch_related("events__actor")
         .order_by("-created_at", "-id")
     )

@@ -338,3 +338,21 @@ def test_the_expiry_command_and_task_expire_past_approvals(staff, member, produc
     call_command("expire_applications", "--as-of", "2025-02-01")
     assert set(LoanApplication.objects.filter(pk__in=[a, b]).values_list("status", flat=True)) == {"expired"}
     assert expire_applications.delay().get() == 0
+
+
+def test_lists_run_a_fixed_number_of_queries_whatever_their_length(api, staff, make_member, product, walk):
+    def count(path):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            assert api(staff.auditor).get(path).status_code == 200
+        return len(ctx.captured_queries)
+
+    walk(make_member(), product, to="approved")
+    api(staff.auditor).get("/api/v1/fund/")  # the user's roles and fund are cached on first use
+    few = {p: count(p) for p in ("/api/v1/applications/", "/api/v1/members/", "/api/v1/products/", "/api/v1/branches/")}
+    for _ in range(4):
+        walk(make_member(), product, to="approved")
+    many = {p: count(p) for p in few}
+    assert many == few

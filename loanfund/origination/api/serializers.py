@@ -225,3 +225,24 @@ class ApproverLimitSerializer(serializers.ModelSerializer):
         fund = self.context.get("fund")
         if fund is not None:
             self.fields["user"].queryset = get_user_model().objects.filter(staff_profile__fund=fund)
+
+
+class CheckSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    passed = serializers.BooleanField()
+    code = serializers.CharField(allow_null=True)
+    attr = serializers.CharField()
+    detail = serializers.CharField()
+    figures = serializers.DictField(help_text="The figures the check compared (amounts as digit strings).")
+
+
+class RuleErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="not_eligible, exposure_cap_exceeded, repayment_capacity_exceeded, endorsement_required, ...")
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+    checks = CheckSerializer(many=True, required=False, help_text="Every check that ran, with its figures.")
+
+
+class RuleErrorResponseSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["validation_error"])
+    errors = RuleErrorSerializer(many=True)

@@ -25,6 +25,7 @@ from loanfund.origination.api.serializers import (
     ProductWriteSerializer,
     ReasonSerializer,
     RequiredReasonSerializer,
+    RuleErrorResponseSerializer,
     SchedulePreviewSerializer,
 )
 from loanfund.origination.pricing import offer_for
@@ -110,7 +111,8 @@ class ApplicationFilter(filters.FilterSet):
         fields = {"status": ["exact"], "member": ["exact"], "created_at": ["gte", "lte"]}
 
 
-DECISION_ERRORS = {200: ApplicationSerializer, 403: ConflictErrorResponseSerializer, 409: ConflictErrorResponseSerializer}
+DECISION_ERRORS = {200: ApplicationSerializer, 400: RuleErrorResponseSerializer, 403: ConflictErrorResponseSerializer,
+                   409: ConflictErrorResponseSerializer}
 
 
 class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, FundScopedViewSet):
@@ -134,7 +136,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, FundS
     def _respond(self, application, code=status.HTTP_200_OK):
         return Response(ApplicationSerializer(self.get_queryset().get(pk=application.pk)).data, status=code)
 
-    @extend_schema(request=ApplicationCreateSerializer, responses={201: ApplicationSerializer})
+    @extend_schema(request=ApplicationCreateSerializer, responses={201: ApplicationSerializer, 400: RuleErrorResponseSerializer})
     def create(self, request):
         serializer = ApplicationCreateSerializer(data=request.data, context={"fund": self.fund})
         serializer.is_valid(raise_exception=True)
