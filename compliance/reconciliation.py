@@ -41,3 +41,4 @@ CHECKS: list[Callable[[Fund], Iterator[Difference]]] = [ledger_differences]
 def reconcile(funds=None) -> list[Difference]:
     funds = funds if funds is not None else Fund.objects.order_by("code")
     return [difference for fund in funds for check in CHECKS for difference in check(fund)]
+CHECKS.append(lambda fund: (Difference(fund.code, *d) for d in __import__("repayments.reconciliation", fromlist=["x"]).loan_differences(fund)))  # servicing

@@ -1,0 +1,161 @@
+"""Close of business for one fund and one business date: set-based SQL over the whole portfolio.
+
+Stages, each its own transaction that also records the stage reached in CloseOfBusinessRun, so a
+run killed midway resumes at the next stage:
+
+1. aging    - days past due as of the date for every open loan (one aggregate into a work table);
+              loans that became overdue / current move their principal between 1311 and 1312
+              (one journal entry for the fund, per-loan subledger lines); loans' status and
+              days_past_due projection refreshed (one UPDATE ... FROM).
+2. interest - installments falling due that day: interest accrued as income for current loans,
+              to the off-balance memo account for overdue ones (one entry, per-installment lines).
+3. penalty  - penalty on overdue principal on cumulative days, delta to what is accrued (one memo
+              entry, per-installment lines).
+
+Every stage posts a *delta* against what the subledger already holds, so re-running a stage (or
+the whole day) posts nothing new, and running a past date that was never run posts what it lacks.
+No Python loop over loans: rows go from SELECT into a work table into the subledger in SQL; only the
+per-account totals (a handful of rows) come back to Python to build the journal entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from loanfund import chart
+from loanfund.models import Fund
+from loanfund.services.ledger import Posting, journal_entry_post
+
+from . import sql
+from .models import CloseOfBusinessRun
+
+WORK = "repayments_cob_work"
+STAGES = ("aging", "interest", "penalty")
+CONTRA = {chart.INTEREST_RECEIVABLE: chart.INTEREST_INCOME, chart.MEMO_OVERDUE_INTEREST: chart.MEMO_CONTRA,
+          chart.MEMO_OVERDUE_PENALTY: chart.MEMO_CONTRA}
+
+# Tests set this to simulate a crash after a stage has committed.
+after_stage_hook: Callable[[str], None] | None = None
+
+
+def _exec(cursor, statement: str) -> None:
+    cursor.execute(statement)
+
+
+def _work_table(cursor) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS {WORK}")
+    cursor.execute(f"CREATE TEMP TABLE {WORK} (loan_id bigint, installment_id bigint, account varchar(20), amount numeric(18, 0))")
+
+
+def _post_work(cursor, *, fund: Fund, as_of: date, kind: str, ledger_kind: str, contra: dict[str, str] | None = None) -> dict:
+    """Journal entry from the work table's per-account totals; subledger lines from its rows."""
+    cursor.execute(f"SELECT account, SUM(amount), COUNT(*) FROM {WORK} GROUP BY account ORDER BY account")
+    totals = [(account, Decimal(total), count) for account, total, count in cursor.fetchall() if total]
+    if not totals:
+        return {"entries": 0, "loan_lines": 0}
+    lines: list[Posting] = []
+    for account, total, _ in totals:
+        side, other = ("D", "C") if total > 0 else ("C", "D")
+        lines.append(Posting(account, side, abs(total)))
+        if contra is not None:
+            lines.append(Posting(contra[account], other, abs(total)))
+    entry = journal_entry_post(fund=fund, entry_date=as_of, kind=kind, lines=lines, memo=f"Close of business {as_of}: {kind}",
+                               source_type="close_of_business", source_id=as_of.isoformat())
+    cursor.execute(
+        f"""INSERT INTO repayments_loanledgerline (fund_id, loan_id, installment_id, account, kind, entry_date, amount, amount_currency,
+                                                    journal_entry_id)
+            SELECT {int(fund.pk)}, loan_id, installment_id, account, %s, {sql.lit(as_of)}, amount, 'VND', {int(entry.pk)}
+            FROM {WORK} WHERE amount <> 0""",
+        [ledger_kind],
+    )
+    return {"entries": 1, "loan_lines": cursor.rowcount, "total": {a: str(t) for a, t, _ in totals}}
+
+
+def stage_aging(fund: Fund, as_of: date) -> dict:
+    with connection.cursor() as cursor:
+        _work_table(cursor)
+        cursor.execute(f"DROP TABLE IF EXISTS {WORK}_dpd")
+        cursor.execute(f"CREATE TEMP TABLE {WORK}_dpd AS {sql.days_past_due_select(fund_id=fund.pk, as_of=as_of)}")
+        # Principal of loans whose overdue state changes moves between 1311 and 1312.
+        cursor.execute(f"""
+            INSERT INTO {WORK} (loan_id, installment_id, account, amount)
+            SELECT b.loan_id, NULL, b.account, -b.balance FROM (
+                SELECT s.loan_id, s.account, SUM(s.amount) AS balance
+                FROM repayments_loanledgerline s
+                JOIN {WORK}_dpd d ON d.loan_id = s.loan_id
+                JOIN repayments_loan l ON l.id = s.loan_id
+                WHERE s.account IN ('{chart.LOANS_CURRENT}', '{chart.LOANS_OVERDUE}')
+                  AND ((d.dpd > 0 AND s.account = '{chart.LOANS_CURRENT}') OR (d.dpd = 0 AND s.account = '{chart.LOANS_OVERDUE}'))
+                GROUP BY s.loan_id, s.account
+            ) b WHERE b.balance <> 0""")
+        cursor.execute(f"""
+            INSERT INTO {WORK} (loan_id, installment_id, account, amount)
+            SELECT loan_id, NULL, CASE WHEN account = '{chart.LOANS_CURRENT}' THEN '{chart.LOANS_OVERDUE}' ELSE '{chart.LOANS_CURRENT}' END,
+                   -amount
+            FROM {WORK}""")
+        result = _post_work(cursor, fund=fund, as_of=as_of, kind="cob_aging", ledger_kind="aging")
+        cursor.execute(f"""
+            UPDATE repayments_loan SET days_past_due = d.dpd,
+                   status = CASE WHEN repayments_loan.status = 'restructured' THEN 'restructured'
+                                 WHEN d.dpd > 0 THEN 'in_arrears' ELSE 'active' END
+            FROM {WORK}_dpd d
+            WHERE repayments_loan.id = d.loan_id
+              AND (repayments_loan.days_past_due <> d.dpd
+                   OR (repayments_loan.status = 'active' AND d.dpd > 0) OR (repayments_loan.status = 'in_arrears' AND d.dpd = 0))""")
+        result["loans_updated"] = cursor.rowcount
+        cursor.execute(f"DROP TABLE IF EXISTS {WORK}_dpd")
+        cursor.execute(f"DROP TABLE IF EXISTS {WORK}")
+    return result
+
+
+def stage_interest(fund: Fund, as_of: date) -> dict:
+    with connection.cursor() as cursor:
+        _work_table(cursor)
+        cursor.execute(f"INSERT INTO {WORK} (loan_id, installment_id, account, amount) {sql.interest_accrual_select(fund_id=fund.pk, as_of=as_of)}")
+        result = _post_work(cursor, fund=fund, as_of=as_of, kind="cob_interest", ledger_kind="interest_accrual", contra=CONTRA)
+        cursor.execute(f"DROP TABLE IF EXISTS {WORK}")
+    return result
+
+
+def stage_penalty(fund: Fund, as_of: date) -> dict:
+    with connection.cursor() as cursor:
+        _work_table(cursor)
+        cursor.execute(f"INSERT INTO {WORK} (loan_id, installment_id, account, amount) {sql.penalty_accrual_select(fund_id=fund.pk, as_of=as_of)}")
+        result = _post_work(cursor, fund=fund, as_of=as_of, kind="cob_penalty", ledger_kind="penalty_accrual", contra=CONTRA)
+        cursor.execute(f"DROP TABLE IF EXISTS {WORK}")
+    return result
+
+
+STAGE_FUNCTIONS = {"aging": stage_aging, "interest": stage_interest, "penalty": stage_penalty}
+
+
+def close_of_business(*, fund: Fund, as_of: date, progress: Callable[[str, int], None] | None = None, rerun: bool = False) -> dict:
+    """Run (or resume) close of business for `fund` on `as_of`. Idempotent: a finished day is not
+    run again unless `rerun` (which, posting deltas only, changes nothing unless rows changed)."""
+    if as_of > timezone.localdate():
+        from loanfund.errors import DomainError
+
+        raise DomainError("future_date", "Close of business runs for today or a past date.", attr="as_of", status=400)
+    run, _ = CloseOfBusinessRun.objects.get_or_create(fund=fund, as_of=as_of)
+    if run.stage == "done" and not rerun:
+        return {"as_of": as_of.isoformat(), "stage": "done", "already_done": True, **run.result}
+    start = 0 if rerun or run.stage in ("started", "done") else STAGES.index(run.stage) + 1
+    results = dict(run.result or {})
+    for index, stage in enumerate(STAGES[start:], start=start):
+        with transaction.atomic():
+            locked = CloseOfBusinessRun.objects.select_for_update().get(pk=run.pk)
+            if not rerun and locked.stage != "started" and locked.stage != "done" and STAGES.index(locked.stage) >= index:
+                continue  # another worker did this stage meanwhile
+            results[stage] = STAGE_FUNCTIONS[stage](fund, as_of)
+            CloseOfBusinessRun.objects.filter(pk=run.pk).update(stage=stage, result=results)
+        if progress:
+            progress(stage, int(100 * (index + 1) / (len(STAGES) + 1)))
+        if after_stage_hook:
+            after_stage_hook(stage)
+    CloseOfBusinessRun.objects.filter(pk=run.pk).update(stage="done", result=results, finished_at=timezone.now())
+    return {"as_of": as_of.isoformat(), "stage": "done", **results}

@@ -1,0 +1,267 @@
+"""Reads of loans: state, dues, balances, payoff quote. A constant number of queries per loan."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Max, Min, Q, Sum, Value
+from django.db.models.functions import Coalesce
+
+from loanfund import chart
+from loanfund.exposure import MemberExposure
+from loanfund.selectors.fund import fund_settings_as_of
+
+from . import sql
+from .allocation import Due
+from .classification import Thresholds, classification_group
+from .models import Allocation, Installment, Loan, LoanLedgerLine
+
+ZERO = Decimal(0)
+_Z = Value(Decimal(0))
+
+
+@dataclass
+class InstallmentState:
+    id: int
+    number: int
+    schedule_version: int
+    due_on: date
+    principal: Decimal
+    interest: Decimal
+    savings: Decimal
+    superseded_on: date | None
+    principal_paid: Decimal = ZERO
+    interest_paid: Decimal = ZERO
+    penalty_paid: Decimal = ZERO
+    savings_paid: Decimal = ZERO
+    penalty_balance: Decimal = ZERO  # accrued (memo 9113) not yet collected
+    interest_receivable: Decimal = ZERO  # 1331 for this installment
+    interest_memo: Decimal = ZERO  # 9112 for this installment
+
+    @property
+    def principal_unpaid(self) -> Decimal:
+        return self.principal - self.principal_paid
+
+    @property
+    def interest_unpaid(self) -> Decimal:
+        return self.interest - self.interest_paid
+
+    @property
+    def savings_unpaid(self) -> Decimal:
+        return self.savings - self.savings_paid
+
+
+@dataclass
+class LoanState:
+    loan: Loan
+    installments: list[InstallmentState]
+    accounts: dict[str, Decimal] = field(default_factory=dict)  # loan-level subledger balances (debit +)
+
+    @property
+    def principal_outstanding(self) -> Decimal:
+        return self.accounts.get(chart.LOANS_CURRENT, ZERO) + self.accounts.get(chart.LOANS_OVERDUE, ZERO)
+
+    @property
+    def savings_balance(self) -> Decimal:
+        return -self.accounts.get(chart.COMPULSORY_SAVINGS, ZERO)
+
+    def days_past_due(self, as_of: date) -> int:
+        late = [i.due_on for i in self.installments if i.due_on <= as_of and (i.principal_unpaid > 0 or i.interest_unpaid > 0)]
+        return (as_of - min(late)).days if late else 0
+
+
+def loan_state(loan: Loan) -> LoanState:
+    """The loan's installments with what settled them, and its subledger balances: two queries."""
+    rows = (
+        Installment.objects.filter(loan=loan)
+        .annotate(
+            p_paid=Coalesce(Sum("allocations__amount", filter=Q(allocations__component="principal")), _Z),
+            i_paid=Coalesce(Sum("allocations__amount", filter=Q(allocations__component="interest")), _Z),
+            pen_paid=Coalesce(Sum("allocations__amount", filter=Q(allocations__component="penalty")), _Z),
+            s_paid=Coalesce(Sum("allocations__amount", filter=Q(allocations__component="savings")), _Z),
+        )
+        .order_by("due_on", "schedule_version", "number")
+        .values_list("id", "number", "schedule_version", "due_on", "principal", "interest", "savings", "superseded_on",
+                     "p_paid", "i_paid", "pen_paid", "s_paid")
+    )
+    installments = [InstallmentState(*row[:8], *(Decimal(v) for v in row[8:])) for row in rows]
+    by_id = {i.id: i for i in installments}
+    accounts: dict[str, Decimal] = defaultdict(Decimal)
+    for inst_id, account, total in LoanLedgerLine.objects.filter(loan=loan).values_list("installment_id", "account").annotate(t=Sum("amount")):
+        total = Decimal(total)
+        accounts[account] += total
+        inst = by_id.get(inst_id)
+        if inst is None:
+            continue
+        if account == chart.MEMO_OVERDUE_PENALTY:
+            inst.penalty_balance += total
+        elif account == chart.INTEREST_RECEIVABLE:
+            inst.interest_receivable += total
+        elif account == chart.MEMO_OVERDUE_INTEREST:
+            inst.interest_memo += total
+    return LoanState(loan, installments, dict(accounts))
+
+
+def pending_penalty(loan: Loan, as_of: date) -> dict[int, Decimal]:
+    """Penalty not yet accrued through `as_of`, per installment (what a catch-up would post)."""
+    rows = sql.fetch(sql.penalty_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk))
+    return {inst: Decimal(amount) for _, inst, _, amount in rows}
+
+
+def dues_as_of(state: LoanState, as_of: date, pending: dict[int, Decimal] | None = None) -> tuple[list[Due], list[InstallmentState]]:
+    """What is due and unpaid by `as_of` (allocation.Due per installment), and the later installments
+    with unpaid principal (for a prepayment)."""
+    pending = pending or {}
+    dues, future = [], []
+    for i in state.installments:
+        penalty = max(i.penalty_balance + pending.get(i.id, ZERO), ZERO)
+        if i.due_on <= as_of:
+            due = Due(i.id, i.due_on, penalty, max(i.interest_unpaid, ZERO), max(i.principal_unpaid, ZERO), ZERO, max(i.savings_unpaid, ZERO))
+            if due.penalty or due.interest or due.principal or due.savings:
+                dues.append(due)
+        else:
+            if penalty:
+                dues.append(Due(i.id, i.due_on, penalty, ZERO, ZERO))
+            if i.principal_unpaid > 0:
+                future.append(i)
+    return dues, future
+
+
+def payoff_amount(state: LoanState, as_of: date, pending: dict[int, Decimal] | None = None) -> dict[str, Decimal]:
+    """What closes the loan on `as_of`: all principal, and the interest, penalty and savings due by then."""
+    dues, future = dues_as_of(state, as_of, pending)
+    parts = {
+        "principal": sum((d.principal for d in dues), ZERO) + sum((i.principal_unpaid for i in future), ZERO),
+        "interest": sum((d.interest for d in dues), ZERO),
+        "penalty": sum((d.penalty for d in dues), ZERO),
+        "fees": sum((d.fees for d in dues), ZERO),
+        "savings": sum((d.savings for d in dues), ZERO),
+    }
+    parts["total"] = sum(parts.values(), ZERO)
+    return parts
+
+
+def loan_balances(loan: Loan, *, today: date) -> dict:
+    """The API.md balance shape of one loan as of today."""
+    state = loan_state(loan)
+    settings_row = fund_settings_as_of(fund=loan.fund, on=today)
+    dpd = state.days_past_due(today) if loan.is_open else 0
+    due_now = [i for i in state.installments if i.due_on <= today]
+    interest_due = sum((max(i.interest_unpaid, ZERO) for i in due_now), ZERO)
+    penalty_due = sum((max(i.penalty_balance, ZERO) for i in state.installments), ZERO)
+    principal_due = sum((max(i.principal_unpaid, ZERO) for i in due_now), ZERO)
+    savings_due = sum((max(i.savings_unpaid, ZERO) for i in due_now), ZERO)
+    nxt = next((i for i in state.installments if i.due_on > today
+                and (i.principal_unpaid > 0 or i.interest_unpaid > 0 or i.savings_unpaid > 0)), None)
+    if not loan.is_open:
+        interest_due = penalty_due = principal_due = savings_due = ZERO
+        nxt = None
+    return {
+        "id": loan.pk,
+        "number": loan.number,
+        "status": loan.status,
+        "principal_disbursed": loan.principal_disbursed.amount,
+        "principal_outstanding": state.principal_outstanding,
+        "interest_due": interest_due,
+        "penalty_due": penalty_due,
+        "fees_due": ZERO,
+        "savings_due": savings_due,
+        "total_due_now": principal_due + interest_due + penalty_due + savings_due,
+        "next_installment": {"due_on": nxt.due_on, "amount": nxt.principal_unpaid + nxt.interest_unpaid + nxt.savings_unpaid} if nxt else None,
+        "days_past_due": dpd,
+        "classification_group": classification_group(dpd, loan.restructure_count, Thresholds.of(settings_row)),
+        "restructure_count": loan.restructure_count,
+        "compulsory_savings_balance": state.savings_balance,
+        "currency": "VND",
+        "apr": loan.apr,
+        "eir": loan.eir,
+        "disbursed_on": loan.disbursed_on,
+        "closed_on": loan.closed_on,
+        "written_off_on": loan.written_off_on,
+        "member": loan.member_id,
+    }
+
+
+def member_exposure_provider(member_ids, as_of: date) -> dict[int, MemberExposure]:
+    """loanfund.exposure provider: outstanding principal (loans not written off) and worst arrears."""
+    ids = list(member_ids)
+    outstanding = dict(
+        LoanLedgerLine.objects.filter(loan__member_id__in=ids, account__in=[chart.LOANS_CURRENT, chart.LOANS_OVERDUE], entry_date__lte=as_of)
+        .values_list("loan__member_id").annotate(t=Sum("amount")).values_list("loan__member_id", "t")
+    )
+    worst = dict(
+        Loan.objects.filter(member_id__in=ids, status__in=Loan.OPEN_STATUSES).values_list("member_id")
+        .annotate(m=Max("days_past_due")).values_list("member_id", "m")
+    )
+    return {m: MemberExposure(Decimal(outstanding.get(m) or 0), int(worst.get(m) or 0)) for m in ids if m in outstanding or m in worst}
+
+
+def member_outstanding(member_id: int) -> Decimal:
+    total = LoanLedgerLine.objects.filter(loan__member_id=member_id, account__in=[chart.LOANS_CURRENT, chart.LOANS_OVERDUE]).aggregate(
+        t=Sum("amount"))["t"]
+    return Decimal(total or 0)
+
+
+def allocations_of(repayment_id: int):
+    return Allocation.objects.filter(repayment_id=repayment_id).select_related("installment").order_by("id")
+
+
+def schedule_rows(loan: Loan) -> list[dict]:
+    state = loan_state(loan)
+    return [
+        {"number": i.number, "schedule_version": i.schedule_version, "due_on": i.due_on, "principal": i.principal, "interest": i.interest,
+         "savings": i.savings, "total": i.principal + i.interest + i.savings, "principal_paid": i.principal_paid,
+         "interest_paid": i.interest_paid, "savings_paid": i.savings_paid, "penalty_due": max(i.penalty_balance, ZERO),
+         "superseded_on": i.superseded_on}
+        for i in state.installments
+    ]
+
+
+def loan_transactions(loan: Loan) -> list[dict]:
+    """Every money event of the loan, oldest first: disbursement, repayments and their reversals or
+    replays (per component), rescheduling, write-off, recoveries. Three queries."""
+    events = [{"date": loan.disbursed_on, "kind": "disbursement", "reference": loan.number, "repayment": None,
+               "principal": str(loan.principal_disbursed.amount), "interest": "0", "penalty": "0", "savings": "0",
+               "other": str(-loan.upfront_fee.amount), "total": str(loan.principal_disbursed.amount - loan.upfront_fee.amount)}]
+    rows = (
+        Allocation.objects.filter(loan=loan)
+        .values("repayment_id", "repayment__reference", "kind", "effective_on")
+        .annotate(
+            principal=Coalesce(Sum("amount", filter=Q(component="principal")), _Z),
+            interest=Coalesce(Sum("amount", filter=Q(component="interest")), _Z),
+            penalty=Coalesce(Sum("amount", filter=Q(component="penalty")), _Z),
+            savings=Coalesce(Sum("amount", filter=Q(component="savings")), _Z),
+            other=Coalesce(Sum("amount", filter=Q(component__in=["fees", "recovery"])), _Z),
+            first=Min("id"),
+        )
+        .order_by("effective_on", "first")
+    )
+    for r in rows:
+        parts = {k: Decimal(r[k]) for k in ("principal", "interest", "penalty", "savings", "other")}
+        events.append({"date": r["effective_on"], "kind": r["kind"], "reference": r["repayment__reference"], "repayment": r["repayment_id"],
+                       **{k: str(v) for k, v in parts.items()}, "total": str(sum(parts.values(), ZERO))})
+    for r in loan.restructures.order_by("restructured_on", "id"):
+        events.append({"date": r.restructured_on, "kind": "restructure", "reference": r.reason[:100], "repayment": None,
+                       "principal": str(r.principal.amount), "interest": "0", "penalty": "0", "savings": "0", "other": "0", "total": "0"})
+    events.sort(key=lambda e: e["date"])
+    for e in events:
+        e["currency"] = "VND"
+    return events
+
+
+def payoff_quote(loan: Loan, as_of: date) -> dict:
+    state = loan_state(loan)
+    if loan.status == Loan.Status.WRITTEN_OFF:
+        claim = state.accounts.get(chart.MEMO_WRITTEN_OFF, ZERO)
+        parts = {"principal": ZERO, "interest": ZERO, "penalty": ZERO, "fees": ZERO, "savings": ZERO, "total": claim}
+    elif not loan.is_open:
+        parts = {k: ZERO for k in ("principal", "interest", "penalty", "fees", "savings", "total")}
+    else:
+        parts = payoff_amount(state, as_of, pending_penalty(loan, as_of))
+    savings_after = state.savings_balance + parts["savings"]
+    settings_row = fund_settings_as_of(fund=loan.fund, on=as_of)
+    return {"as_of": as_of, **parts, "currency": "VND",
+            "compulsory_savings_returned": savings_after if settings_row.return_savings_at_payoff and loan.is_open else ZERO}

@@ -1,0 +1,307 @@
+"""Repayments: allocation, posting, back-dated insertion and reversal with deterministic replay.
+
+A repayment's effect is (a) allocation rows (what it settled) and (b) journal entries with their
+subledger lines. Undoing it writes the mirror of both, dated the day the correction takes effect;
+nothing is updated or deleted. A back-dated repayment or a reversal unposts every later repayment
+of the loan (latest first), applies the change, and re-applies the later ones in (paid_on, id)
+order, so the outcome is the one a strictly chronological posting would give.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from loanfund import chart
+from loanfund.errors import DomainError, InvalidState
+from loanfund.models import Fund, JournalEntry
+from loanfund.selectors.fund import fund_settings_as_of
+from loanfund.services.ledger import journal_entry_reverse
+
+from .. import sql
+from ..allocation import Line, allocate
+from ..models import Allocation, Installment, Loan, Prepayment, Repayment
+from ..posting import LoanEntry, subledger_mirror
+from ..schedule import reamortize
+from ..selectors import ZERO, LoanState, dues_as_of, loan_state, payoff_amount
+
+CHANNEL_ACCOUNT = {Repayment.Channel.CASH: chart.CASH, Repayment.Channel.BANK_TRANSFER: chart.BANK,
+                   Repayment.Channel.PAYROLL_DEDUCTION: chart.BANK}
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def lock_loan(*, fund: Fund, loan_id: int) -> Loan:
+    loan = Loan.objects.select_for_update().select_related("fund", "product_version").filter(fund=fund, pk=loan_id).first()
+    if loan is None:
+        raise DomainError("not_found", "No such loan.", status=404)
+    return loan
+
+
+# ------------------------------------------------------------------------------------------------
+# Accrual catch-up (the per-loan form of close of business)
+# ------------------------------------------------------------------------------------------------
+
+
+def accrue_loan(loan: Loan, *, as_of: date, on: date, created_by=None) -> JournalEntry | None:
+    """Post the interest fallen due and the penalty through `as_of` not yet accrued for this loan."""
+    if not loan.is_open:
+        return None
+    dpd_rows = sql.fetch(sql.days_past_due_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk))
+    overdue = bool(dpd_rows and dpd_rows[0][1] > 0)
+    entry = LoanEntry(loan)
+    for _, inst, account, amount in sql.fetch(sql.interest_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk, overdue=overdue)):
+        contra = chart.INTEREST_INCOME if account == chart.INTEREST_RECEIVABLE else chart.MEMO_CONTRA
+        entry.signed(account, Decimal(amount), contra=contra, installment_id=inst, kind="interest_accrual")
+    for _, inst, account, amount in sql.fetch(sql.penalty_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk)):
+        entry.signed(account, Decimal(amount), contra=chart.MEMO_CONTRA, installment_id=inst, kind="penalty_accrual")
+    return entry.post(entry_date=on, kind="accrual", source_type="loan", source_id=loan.pk, created_by=created_by)
+
+
+# ------------------------------------------------------------------------------------------------
+# Applying and unposting one repayment
+# ------------------------------------------------------------------------------------------------
+
+
+def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> list[Allocation]:
+    amount = Decimal(repayment.amount.amount)
+    if loan.status == Loan.Status.WRITTEN_OFF:
+        return _apply_recovery(loan, repayment, amount, on=on, created_by=created_by)
+    if not loan.is_open:
+        raise InvalidState(f"The loan is {loan.status}: it takes no repayment.")
+    accrue_loan(loan, as_of=repayment.paid_on, on=on, created_by=created_by)
+    state = loan_state(loan)
+    payoff = payoff_amount(state, repayment.paid_on)["total"]
+    if amount > payoff:
+        raise DomainError("amount_exceeds_payoff", f"{amount} đồng is more than the {payoff} đồng that closes the loan on {repayment.paid_on}.",
+                          attr="amount", status=400, extra={"payoff": str(payoff)})
+    dues, future = dues_as_of(state, repayment.paid_on)
+    result = allocate(amount, dues, order=loan.product_version.allocation_order or ("penalty", "interest", "principal"))
+    lines = list(result.lines)
+    surplus = result.unallocated
+    policy = loan.product_version.prepayment_policy
+    prepaid_ids = []
+    # Beyond what is due: a prepayment of principal. reduce_term settles the last installments first
+    # (the term shortens); reduce_installment settles the next ones and re-amortises afterwards.
+    for inst in (reversed(future) if policy == "reduce_term" else future):
+        if not surplus:
+            break
+        take = min(surplus, inst.principal_unpaid)
+        lines.append(Line(inst.id, "principal", take))
+        surplus -= take
+        prepaid_ids.append(inst.id)
+    if surplus:  # pragma: no cover - payoff check above makes this unreachable
+        raise DomainError("amount_exceeds_payoff", "Nothing left to allocate to.", attr="amount", status=400)
+
+    by_id = {i.id: i for i in state.installments}
+    entry = LoanEntry(loan)
+    entry.dr(CHANNEL_ACCOUNT[repayment.channel], amount)
+    principal = sum((ln.amount for ln in lines if ln.component == "principal"), ZERO)
+    from_overdue = min(principal, max(state.accounts.get(chart.LOANS_OVERDUE, ZERO), ZERO))
+    entry.cr(chart.LOANS_OVERDUE, from_overdue).cr(chart.LOANS_CURRENT, principal - from_overdue)
+    for ln in lines:
+        inst = by_id[ln.installment]
+        if ln.component == "interest":
+            receivable = min(ln.amount, max(inst.interest_receivable, ZERO))
+            memo = min(ln.amount - receivable, max(inst.interest_memo, ZERO))
+            entry.cr(chart.INTEREST_RECEIVABLE, receivable, installment_id=inst.id)
+            entry.cr(chart.INTEREST_INCOME, ln.amount - receivable)
+            entry.dr(chart.MEMO_CONTRA, memo).cr(chart.MEMO_OVERDUE_INTEREST, memo, installment_id=inst.id)
+        elif ln.component == "penalty":
+            memo = min(ln.amount, max(inst.penalty_balance, ZERO))
+            entry.cr(chart.PENALTY_INCOME, ln.amount)
+            entry.dr(chart.MEMO_CONTRA, memo).cr(chart.MEMO_OVERDUE_PENALTY, memo, installment_id=inst.id)
+        elif ln.component == "savings":
+            entry.cr(chart.COMPULSORY_SAVINGS, ln.amount)
+        elif ln.component == "fees":  # pragma: no cover - fees are taken upfront
+            entry.cr(chart.FEE_INCOME, ln.amount)
+    je = entry.post(entry_date=on, kind="repayment", source_type="repayment", source_id=repayment.pk, created_by=created_by,
+                    memo=f"Repayment {repayment.reference} on {loan.number}")
+    rows = [Allocation(fund_id=loan.fund_id, loan=loan, repayment=repayment, installment_id=ln.installment, component=ln.component,
+                       kind=Allocation.Kind.PAYMENT, amount=ln.amount, effective_on=on, journal_entry=je) for ln in lines]
+
+    # What the new balances leave behind.
+    paid = {}
+    for ln in lines:
+        paid.setdefault(ln.installment, {}).setdefault(ln.component, ZERO)
+        paid[ln.installment][ln.component] += ln.amount
+    principal_left = state.principal_outstanding - principal
+    waive = []
+    if principal_left <= 0:
+        waive = [i for i in state.installments if i.due_on > repayment.paid_on]  # the loan is repaid: nothing more falls due
+    elif policy == "reduce_term":
+        waive = [by_id[i] for i in prepaid_ids if by_id[i].principal_unpaid == paid[i].get("principal", ZERO)]
+    for inst in waive:
+        for component, unpaid in (("interest", inst.interest_unpaid), ("savings", inst.savings_unpaid)):
+            left = unpaid - paid.get(inst.id, {}).get(component, ZERO)
+            if left > 0:
+                rows.append(Allocation(fund_id=loan.fund_id, loan=loan, repayment=repayment, installment_id=inst.id, component=component,
+                                       kind=Allocation.Kind.RESCHEDULED, amount=left, effective_on=on))
+    Allocation.objects.bulk_create(rows)
+    if prepaid_ids and policy == "reduce_installment" and principal_left > 0:
+        _reamortize_after_prepayment(loan, repayment, state, paid, on=on)
+    _close_if_repaid(loan, on=on, paid_on=repayment.paid_on, created_by=created_by)
+    return rows
+
+
+def _apply_recovery(loan: Loan, repayment: Repayment, amount: Decimal, *, on: date, created_by) -> list[Allocation]:
+    """Cash on a written-off loan: income when collected, and the off-balance claim shrinks."""
+    state = loan_state(loan)
+    claim = state.accounts.get(chart.MEMO_WRITTEN_OFF, ZERO)
+    if amount > claim:
+        raise DomainError("amount_exceeds_payoff", f"{amount} đồng is more than the {claim} đồng still claimed.", attr="amount", status=400,
+                          extra={"payoff": str(claim)})
+    entry = LoanEntry(loan)
+    entry.dr(CHANNEL_ACCOUNT[repayment.channel], amount).cr(chart.RECOVERY_INCOME, amount)
+    entry.dr(chart.MEMO_CONTRA, amount).cr(chart.MEMO_WRITTEN_OFF, amount)
+    je = entry.post(entry_date=on, kind="recovery", source_type="repayment", source_id=repayment.pk, created_by=created_by)
+    row = Allocation.objects.create(fund_id=loan.fund_id, loan=loan, repayment=repayment, component=Allocation.Component.RECOVERY,
+                                    kind=Allocation.Kind.RECOVERY, amount=amount, effective_on=on, journal_entry=je)
+    return [row]
+
+
+def _reamortize_after_prepayment(loan: Loan, repayment: Repayment, state: LoanState, paid: dict, *, on: date) -> None:
+    """reduce_installment: the remaining principal over the remaining due dates, same conventions."""
+    from loanfund.origination.pricing import schedule_terms_for
+
+    after = [i for i in state.installments if i.due_on > repayment.paid_on and i.superseded_on is None]
+    remaining = sum((i.principal_unpaid - paid.get(i.id, {}).get("principal", ZERO) for i in after), ZERO)
+    if not after or remaining <= 0:
+        return
+    before = [i.due_on for i in state.installments if i.due_on <= repayment.paid_on]
+    start_on = max(before) if before else loan.disbursed_on
+    terms = schedule_terms_for(product_version=loan.product_version, amount=loan.principal_disbursed.amount,
+                               installments=loan.installments_count, disbursed_on=loan.disbursed_on,
+                               first_due_on=loan.application.first_due_on)
+    from dataclasses import replace
+
+    terms = replace(terms, annual_rate=Decimal(loan.annual_rate))
+    new = reamortize(outstanding=remaining, terms_like=terms, start_on=start_on, installments=len(after), first_due_on=after[0].due_on)
+    version = loan.schedule_version + 1
+    rows = []
+    for inst in after:
+        for component, unpaid in (("principal", inst.principal_unpaid), ("interest", inst.interest_unpaid), ("savings", inst.savings_unpaid)):
+            left = unpaid - paid.get(inst.id, {}).get(component, ZERO)
+            if left > 0:
+                rows.append(Allocation(fund_id=loan.fund_id, loan=loan, repayment=repayment, installment_id=inst.id, component=component,
+                                       kind=Allocation.Kind.RESCHEDULED, amount=left, effective_on=on))
+    Allocation.objects.bulk_create(rows)
+    Installment.objects.filter(pk__in=[i.id for i in after]).update(superseded_on=on)
+    Installment.objects.bulk_create(
+        Installment(loan=loan, schedule_version=version, number=row.number, due_on=row.due_on, principal=row.principal,
+                    interest=row.interest, savings=row.savings) for row in new.installments
+    )
+    Prepayment.objects.create(loan=loan, repayment=repayment, policy="reduce_installment", from_version=loan.schedule_version,
+                              schedule_version=version)
+    loan.schedule_version = version
+    loan.save(update_fields=["schedule_version"])
+
+
+def _close_if_repaid(loan: Loan, *, on: date, paid_on: date, created_by) -> None:
+    state = loan_state(loan)
+    dues, future = dues_as_of(state, paid_on)
+    if state.principal_outstanding != 0 or dues or future:
+        return
+    savings = state.savings_balance
+    settings_row = fund_settings_as_of(fund=loan.fund, on=on)
+    if savings > 0 and settings_row.return_savings_at_payoff:
+        account = chart.CASH if loan.disbursement_method == Loan.Method.CASH else chart.BANK
+        LoanEntry(loan).dr(chart.COMPULSORY_SAVINGS, savings).cr(account, savings).post(
+            entry_date=on, kind="savings_return", source_type="loan_close", source_id=loan.pk, created_by=created_by,
+            memo=f"Compulsory savings returned at payoff of {loan.number}")
+    loan.status = Loan.Status.CLOSED
+    loan.closed_on = paid_on
+    loan.days_past_due = 0
+    loan.save(update_fields=["status", "closed_on", "days_past_due"])
+
+
+def _unpost(loan: Loan, repayment: Repayment, *, on: date, created_by) -> None:
+    if Prepayment.objects.filter(repayment=repayment).exists():
+        raise InvalidState(f"Repayment {repayment.reference} re-amortised the schedule (reduce_installment): it cannot be replayed or reversed.")
+    if loan.status == Loan.Status.CLOSED:
+        for je in JournalEntry.objects.filter(fund_id=loan.fund_id, source_type="loan_close", source_id=str(loan.pk),
+                                              reverses__isnull=True, reversed_by__isnull=True):
+            subledger_mirror(loan, je, journal_entry_reverse(entry=je, entry_date=on, reason="loan reopened", created_by=created_by), on)
+        loan.status = Loan.Status.RESTRUCTURED if loan.restructure_count else Loan.Status.ACTIVE
+        loan.closed_on = None
+        loan.save(update_fields=["status", "closed_on"])
+    live = list(Allocation.objects.filter(repayment=repayment, reversed_by__isnull=True).exclude(kind=Allocation.Kind.REVERSAL))
+    entries = list(JournalEntry.objects.filter(fund_id=loan.fund_id, source_type="repayment", source_id=str(repayment.pk),
+                                               reverses__isnull=True, reversed_by__isnull=True))
+    mirrors = {}
+    for je in entries:
+        reversal = journal_entry_reverse(entry=je, entry_date=on, reason=f"repayment {repayment.reference} undone", created_by=created_by)
+        subledger_mirror(loan, je, reversal, on)
+        mirrors[je.pk] = reversal
+    Allocation.objects.bulk_create(
+        Allocation(fund_id=loan.fund_id, loan=loan, repayment=repayment, installment_id=row.installment_id, component=row.component,
+                   kind=Allocation.Kind.REVERSAL, amount=-row.amount.amount, effective_on=on, reverses=row,
+                   journal_entry=mirrors.get(row.journal_entry_id))
+        for row in live
+    )
+
+
+def _later(loan: Loan, paid_on: date, after_id: int | None = None) -> list[Repayment]:
+    qs = Repayment.objects.filter(loan=loan, status=Repayment.Status.POSTED).order_by("paid_on", "id")
+    return [r for r in qs if r.paid_on > paid_on or (after_id is not None and r.paid_on == paid_on and r.pk > after_id)]
+
+
+# ------------------------------------------------------------------------------------------------
+# Commands
+# ------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def repayment_post(*, fund: Fund, loan_id: int, amount: Decimal, paid_on: date, reference: str, channel: str, posted_by) -> Repayment:
+    loan = lock_loan(fund=fund, loan_id=loan_id)
+    if paid_on > today():
+        raise DomainError("future_date", "A repayment cannot be dated in the future.", attr="paid_on", status=400)
+    if paid_on < loan.disbursed_on:
+        raise DomainError("before_disbursement", "A repayment cannot predate the disbursement.", attr="paid_on", status=400)
+    if channel not in CHANNEL_ACCOUNT:
+        raise DomainError("invalid_channel", f"channel is one of {', '.join(CHANNEL_ACCOUNT)}.", attr="channel", status=400)
+    if amount <= 0:
+        raise DomainError("zero_amount", "Amount must be greater than zero.", attr="amount", status=400)
+    if Repayment.objects.filter(fund=fund, reference=reference).exists():
+        raise DomainError("duplicate_reference", f"Reference {reference!r} is already used in this fund.", attr="reference", status=409)
+    later = _later(loan, paid_on)
+    for r in reversed(later):
+        _unpost(loan, r, on=r.paid_on, created_by=posted_by)
+    repayment = Repayment.objects.create(fund=fund, loan=loan, amount=amount, paid_on=paid_on, reference=reference, channel=channel,
+                                         created_by=posted_by)
+    _apply(loan, repayment, on=paid_on, created_by=posted_by)
+    for r in later:
+        _apply(loan, r, on=r.paid_on, created_by=posted_by)
+    return repayment
+
+
+@transaction.atomic
+def repayment_reverse(*, fund: Fund, loan_id: int, repayment_id: int, reason: str, reversed_by, reversed_on: date | None = None) -> Repayment:
+    loan = lock_loan(fund=fund, loan_id=loan_id)
+    repayment = Repayment.objects.select_for_update().filter(loan=loan, pk=repayment_id).first()
+    if repayment is None:
+        raise DomainError("not_found", "No such repayment on this loan.", status=404)
+    if repayment.status != Repayment.Status.POSTED:
+        raise InvalidState("The repayment is already reversed.")
+    if not reason.strip():
+        raise DomainError("reason_required", "Give the reason for the reversal.", attr="reason", status=400)
+    effective = reversed_on or today()
+    if effective > today() or effective < repayment.paid_on:
+        raise DomainError("invalid_date", "A reversal takes effect between the payment date and today.", attr="reversed_on", status=400)
+    later = _later(loan, repayment.paid_on, repayment.pk)
+    for r in reversed(later):
+        _unpost(loan, r, on=max(r.paid_on, effective), created_by=reversed_by)
+    _unpost(loan, repayment, on=effective, created_by=reversed_by)
+    repayment.status = Repayment.Status.REVERSED
+    repayment.reversed_on = effective
+    repayment.reversal_reason = reason[:500]
+    repayment.reversed_by = reversed_by
+    repayment.save(update_fields=["status", "reversed_on", "reversal_reason", "reversed_by"])
+    for r in later:
+        _apply(loan, r, on=max(r.paid_on, effective), created_by=reversed_by)
+    return repayment

@@ -1,0 +1,133 @@
+"""SQL fragments shared by close of business and the per-loan catch-up in the services.
+
+Set-based: each function returns one SELECT producing per-loan (and per-installment) rows
+`(loan_id, installment_id, account, amount)`: the signed subledger delta to post. Close of business
+runs them over the whole fund (INSERT ... SELECT into a work table); a service runs the same SELECT
+for one loan. Written for PostgreSQL; the few vendor differences (date arithmetic) are helpers so
+that the demo's embedded SQLite runs them too.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import connection
+
+from loanfund import chart
+
+OPEN = "('active', 'in_arrears', 'restructured')"
+
+
+def lit(d: date) -> str:
+    """A date literal (a datetime.date renders only digits and dashes: nothing to inject)."""
+    if not isinstance(d, date):
+        raise TypeError("date expected")
+    if connection.vendor == "postgresql":
+        return f"DATE '{d.isoformat()}'"
+    return f"'{d.isoformat()}'"
+
+
+def days(a: str, b: str) -> str:
+    """Whole days from date b to date a."""
+    if connection.vendor == "postgresql":
+        return f"({a} - {b})"
+    return f"CAST(julianday({a}) - julianday({b}) AS INTEGER)"
+
+
+def greatest(a: str, b: str) -> str:
+    return f"GREATEST({a}, {b})" if connection.vendor == "postgresql" else f"MAX({a}, {b})"
+
+
+def _loan_filter(loan_id: int | None) -> str:
+    return f" AND l.id = {int(loan_id)}" if loan_id is not None else ""
+
+
+def days_past_due_select(*, fund_id: int, as_of: date, loan_id: int | None = None) -> str:
+    """(loan_id, dpd) for every open loan disbursed by `as_of`: DOMAIN.md days past due as of that date."""
+    d = lit(as_of)
+    return f"""
+        SELECT l.id AS loan_id, COALESCE(MAX(CASE WHEN i.principal > COALESCE(p.principal_paid, 0)
+                                                   OR i.interest > COALESCE(p.interest_paid, 0)
+                                              THEN {days(d, 'i.due_on')} END), 0) AS dpd
+        FROM repayments_loan l
+        LEFT JOIN repayments_installment i ON i.loan_id = l.id AND i.due_on <= {d}
+        LEFT JOIN (
+            SELECT a.installment_id,
+                   SUM(CASE WHEN a.component = 'principal' THEN a.amount ELSE 0 END) AS principal_paid,
+                   SUM(CASE WHEN a.component = 'interest' THEN a.amount ELSE 0 END) AS interest_paid
+            FROM repayments_allocation a
+            WHERE a.fund_id = {int(fund_id)} AND a.effective_on <= {d} AND a.installment_id IS NOT NULL
+              {f"AND a.loan_id = {int(loan_id)}" if loan_id is not None else ""}
+            GROUP BY a.installment_id
+        ) p ON p.installment_id = i.id
+        WHERE l.fund_id = {int(fund_id)} AND l.status IN {OPEN} AND l.disbursed_on <= {d}{_loan_filter(loan_id)}
+        GROUP BY l.id
+    """
+
+
+def interest_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = None, overdue: bool | None = None) -> str:
+    """Interest of installments falling due: accrued as income for current loans, to the memo account
+    for overdue ones (Circular 37/2019). Delta = unpaid interest - what is already accrued and not
+    collected for the installment, so a re-run posts nothing and a reversal re-accrues.
+
+    Close of business: installments due on `as_of`; a service (loan_id given): every installment due
+    by `as_of` (catch-up before a repayment is allocated).
+    """
+    d = lit(as_of)
+    due = f"i.due_on <= {d}" if loan_id is not None else f"i.due_on = {d}"
+    if overdue is None:
+        account = f"CASE WHEN l.days_past_due > 0 THEN '{chart.MEMO_OVERDUE_INTEREST}' ELSE '{chart.INTEREST_RECEIVABLE}' END"
+    else:
+        account = f"'{chart.MEMO_OVERDUE_INTEREST if overdue else chart.INTEREST_RECEIVABLE}'"
+    return f"""
+        SELECT x.loan_id, x.installment_id, x.account, x.delta AS amount FROM (
+            SELECT i.loan_id, i.id AS installment_id, {account} AS account,
+                   i.interest
+                   - COALESCE((SELECT SUM(a.amount) FROM repayments_allocation a
+                               WHERE a.installment_id = i.id AND a.component = 'interest'), 0)
+                   - COALESCE((SELECT SUM(s.amount) FROM repayments_loanledgerline s
+                               WHERE s.installment_id = i.id
+                                 AND s.account IN ('{chart.INTEREST_RECEIVABLE}', '{chart.MEMO_OVERDUE_INTEREST}')), 0) AS delta
+            FROM repayments_installment i JOIN repayments_loan l ON l.id = i.loan_id
+            WHERE l.fund_id = {int(fund_id)} AND l.status IN {OPEN} AND {due} AND i.interest > 0{_loan_filter(loan_id)}
+        ) x WHERE x.delta <> 0
+    """
+
+
+def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = None) -> str:
+    """Penalty on overdue principal: unpaid x rate x days / 365 on CUMULATIVE days, rounded when posted.
+
+    For an installment due on t0 with principal P and principal settlements a_k on dates t_k, the
+    penalty through day D (each day on the balance unpaid at the start of that day) is
+    rate / 365 x (P x (D - t0) - sum a_k x (D - max(t_k, t0))), rounded half-up; the delta to post is
+    that target minus what is already accrued. Only installments still unpaid at the start of D are
+    looked at (paid ones have a final target), and never past a later accrual already posted.
+    """
+    d = lit(as_of)
+    candidates = "" if loan_id is not None else f"""
+              AND (l.days_past_due > 0 OR EXISTS (SELECT 1 FROM repayments_allocation t
+                                                  WHERE t.loan_id = l.id AND t.effective_on = {d}))"""
+    return f"""
+        SELECT x.loan_id, x.installment_id, '{chart.MEMO_OVERDUE_PENALTY}' AS account, x.target - x.accrued AS amount FROM (
+            SELECT i.loan_id, i.id AS installment_id,
+                   ROUND((i.principal * {days(d, 'i.due_on')}
+                          - COALESCE(SUM(a.amount * {days(d, greatest('a.effective_on', 'i.due_on'))}), 0))
+                         * l.penalty_rate / 365, 0) AS target,
+                   COALESCE((SELECT SUM(s.amount) FROM repayments_loanledgerline s
+                             WHERE s.installment_id = i.id AND s.kind = 'penalty_accrual'), 0) AS accrued,
+                   (SELECT MAX(s.entry_date) FROM repayments_loanledgerline s
+                     WHERE s.installment_id = i.id AND s.kind = 'penalty_accrual') AS last_on
+            FROM repayments_installment i
+            JOIN repayments_loan l ON l.id = i.loan_id
+            LEFT JOIN repayments_allocation a ON a.installment_id = i.id AND a.component = 'principal' AND a.effective_on <= {d}
+            WHERE l.fund_id = {int(fund_id)} AND l.status IN {OPEN} AND l.penalty_rate > 0 AND i.due_on < {d}{_loan_filter(loan_id)}{candidates}
+            GROUP BY i.loan_id, i.id, i.principal, i.due_on, l.penalty_rate
+            HAVING i.principal - COALESCE(SUM(CASE WHEN a.effective_on < {d} THEN a.amount ELSE 0 END), 0) > 0
+        ) x WHERE x.target <> x.accrued AND (x.last_on IS NULL OR x.last_on <= {d})
+    """
+
+
+def fetch(sql: str, params=None) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
