@@ -77,6 +77,10 @@ def _post_work(cursor, *, fund: Fund, as_of: date, kind: str, ledger_kind: str, 
 
 
 def stage_aging(fund: Fund, as_of: date) -> dict:
+    if CloseOfBusinessRun.objects.filter(fund=fund, as_of__gt=as_of, stage="done").exists():
+        # The status / days-past-due projection and the 1311/1312 split are for the latest closed
+        # day; replaying an earlier day must not drag them back (its accruals still run).
+        return {"skipped": "a later day is already closed"}
     with connection.cursor() as cursor:
         _work_table(cursor)
         cursor.execute(f"DROP TABLE IF EXISTS {WORK}_dpd")

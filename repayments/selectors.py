@@ -111,9 +111,24 @@ def pending_penalty(loan: Loan, as_of: date) -> dict[int, Decimal]:
     return {inst: Decimal(amount) for _, inst, _, amount in rows}
 
 
+def penalty_adjustments(loan: Loan, as_of: date) -> dict[int, Decimal]:
+    adjust = pending_penalty(loan, as_of)
+    for inst, later in penalty_accrued_after(loan, as_of).items():
+        adjust[inst] = adjust.get(inst, ZERO) - later
+    return adjust
+
+
+def penalty_accrued_after(loan: Loan, as_of: date) -> dict[int, Decimal]:
+    """Penalty accrued for days after `as_of` (a back-dated payment does not owe it yet)."""
+    rows = (LoanLedgerLine.objects.filter(loan=loan, kind="penalty_accrual", entry_date__gt=as_of)
+            .values_list("installment_id").annotate(t=Sum("amount")).values_list("installment_id", "t"))
+    return {inst: Decimal(total) for inst, total in rows if total}
+
+
 def dues_as_of(state: LoanState, as_of: date, pending: dict[int, Decimal] | None = None) -> tuple[list[Due], list[InstallmentState]]:
     """What is due and unpaid by `as_of` (allocation.Due per installment), and the later installments
-    with unpaid principal (for a prepayment)."""
+    with unpaid principal (for a prepayment). `pending`: penalty adjustments per installment (not yet
+    accrued through `as_of`: +; accrued for later days: -)."""
     pending = pending or {}
     dues, future = [], []
     for i in state.installments:
@@ -260,7 +275,7 @@ def payoff_quote(loan: Loan, as_of: date) -> dict:
     elif not loan.is_open:
         parts = {k: ZERO for k in ("principal", "interest", "penalty", "fees", "savings", "total")}
     else:
-        parts = payoff_amount(state, as_of, pending_penalty(loan, as_of))
+        parts = payoff_amount(state, as_of, penalty_adjustments(loan, as_of))
     savings_after = state.savings_balance + parts["savings"]
     settings_row = fund_settings_as_of(fund=loan.fund, on=as_of)
     return {"as_of": as_of, **parts, "currency": "VND",

@@ -209,9 +209,7 @@ class CloseOfBusinessView(FundScopedAPIView):
         from ..tasks import close_of_business_fund
 
         job = job_create(fund=self.fund, kind="close_of_business", params={"as_of": as_of.isoformat()}, created_by=request.user)
-        from django.db import transaction
-
-        transaction.on_commit(lambda: close_of_business_fund.delay(job.pk))
+        close_of_business_fund.delay(job.pk)
         return Response({"id": job.pk, "status": job.status}, status=status.HTTP_202_ACCEPTED)
 
 

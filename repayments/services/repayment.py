@@ -26,7 +26,7 @@ from ..allocation import Line, allocate
 from ..models import Allocation, Installment, Loan, Prepayment, Repayment
 from ..posting import LoanEntry, subledger_mirror
 from ..schedule import reamortize
-from ..selectors import ZERO, LoanState, dues_as_of, loan_state, payoff_amount
+from ..selectors import ZERO, LoanState, dues_as_of, loan_state, payoff_amount, penalty_accrued_after
 
 CHANNEL_ACCOUNT = {Repayment.Channel.CASH: chart.CASH, Repayment.Channel.BANK_TRANSFER: chart.BANK,
                    Repayment.Channel.PAYROLL_DEDUCTION: chart.BANK}
@@ -76,11 +76,12 @@ def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> list[Al
         raise InvalidState(f"The loan is {loan.status}: it takes no repayment.")
     accrue_loan(loan, as_of=repayment.paid_on, on=on, created_by=created_by)
     state = loan_state(loan)
-    payoff = payoff_amount(state, repayment.paid_on)["total"]
+    later_penalty = {inst: -amount for inst, amount in penalty_accrued_after(loan, repayment.paid_on).items()}
+    payoff = payoff_amount(state, repayment.paid_on, later_penalty)["total"]
     if amount > payoff:
         raise DomainError("amount_exceeds_payoff", f"{amount} đồng is more than the {payoff} đồng that closes the loan on {repayment.paid_on}.",
                           attr="amount", status=400, extra={"payoff": str(payoff)})
-    dues, future = dues_as_of(state, repayment.paid_on)
+    dues, future = dues_as_of(state, repayment.paid_on, later_penalty)
     result = allocate(amount, dues, order=loan.product_version.allocation_order or ("penalty", "interest", "principal"))
     lines = list(result.lines)
     surplus = result.unallocated

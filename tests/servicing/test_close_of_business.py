@@ -1,0 +1,116 @@
+"""Close of business: set-based, idempotent per date, resumable after a crash, replayable."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from loanfund import chart
+from loanfund.models import Job, JournalEntry
+from loanfund.selectors.ledger import account_balance
+from repayments import cob
+from repayments.models import CloseOfBusinessRun, Loan
+from repayments.services import repayment_post
+from tests.foundation.test_api_core import assert_error
+
+from .helpers import assert_sound, books, days
+
+pytestmark = pytest.mark.django_db
+
+START = date(2025, 1, 6)
+
+
+def portfolio(fund, make_loan, staff):
+    """Three loans: one paid on time, one never paid, one paid late."""
+    on_time, never, late = make_loan(fund), make_loan(fund, kind="monthly_annuity", installments=12), make_loan(fund)
+    for week in range(1, 5):
+        repayment_post(fund=fund, loan_id=on_time.pk, amount=Decimal(230_846), paid_on=days(START, 7 * week), reference=f"{fund.code}-ot{week}",
+                       channel="cash", posted_by=staff.officer)
+    repayment_post(fund=fund, loan_id=late.pk, amount=Decimal(461_692), paid_on=days(START, 25), reference=f"{fund.code}-late",
+                   channel="bank_transfer", posted_by=staff.officer)
+    return on_time, never, late
+
+
+def run_days(fund, first: date, count: int):
+    for n in range(count):
+        cob.close_of_business(fund=fund, as_of=days(first, n))
+
+
+def test_aging_penalty_and_revenue_recognition(staff, fund, make_loan):
+    on_time, never, late = portfolio(fund, make_loan, staff)
+    run_days(fund, START, 50)
+    on_time.refresh_from_db(), never.refresh_from_db(), late.refresh_from_db()
+    # never: first monthly installment due 2025-02-06, as of 2025-02-24 it is 18 days late.
+    assert (never.status, never.days_past_due) == (Loan.Status.IN_ARREARS, 18)
+    # on_time paid 4 weeks; installments of weeks 5.. are unpaid: 2025-02-10 is the oldest unpaid.
+    assert on_time.status == Loan.Status.IN_ARREARS and on_time.days_past_due == (days(START, 49) - date(2025, 2, 10)).days
+    # The never-paid loan's principal sits in overdue loans; its interest went off-balance.
+    assert account_balance(fund=fund, code=chart.LOANS_OVERDUE) > Decimal(10_000_000)
+    assert account_balance(fund=fund, code=chart.MEMO_OVERDUE_INTEREST) > 0
+    assert account_balance(fund=fund, code=chart.MEMO_OVERDUE_PENALTY) > 0
+    assert account_balance(fund=fund, code=chart.PENALTY_INCOME) > 0  # the late loan paid penalty: income when collected
+    # A few aggregated entries per day, never one per loan per day.
+    per_day = JournalEntry.objects.filter(source_type="close_of_business").values_list("entry_date", flat=True)
+    assert max(list(per_day).count(d) for d in set(per_day)) <= 3
+    assert_sound(fund)
+
+
+def test_running_a_day_twice_changes_nothing(staff, fund, make_loan):
+    portfolio(fund, make_loan, staff)
+    run_days(fund, START, 40)
+    before = books(fund), list(Loan.objects.order_by("pk").values_list("status", "days_past_due"))
+    run_days(fund, START, 40)  # already done: skipped
+    for n in range(40):  # forced re-run: posts only corrections, and there are none
+        cob.close_of_business(fund=fund, as_of=days(START, n), rerun=True)
+    assert (books(fund), list(Loan.objects.order_by("pk").values_list("status", "days_past_due"))) == before
+    assert_sound(fund)
+
+
+def test_killed_midway_and_rerun_gives_the_uninterrupted_result(staff, make_fund, make_staff, make_loan, monkeypatch):
+    calm, crashy = make_fund("calm", capital=Decimal(10_000_000_000)), make_fund("crashy", capital=Decimal(10_000_000_000))
+    for f in (calm, crashy):
+        portfolio(f, make_loan, staff_in(f, make_staff))
+    run_days(calm, START, 45)
+
+    class Crash(Exception):
+        pass
+
+    def crash(stage):
+        if stage == "aging":
+            raise Crash()
+
+    for n in range(45):
+        day = days(START, n)
+        monkeypatch.setattr(cob, "after_stage_hook", crash)
+        with pytest.raises(Crash):
+            cob.close_of_business(fund=crashy, as_of=day)
+        assert CloseOfBusinessRun.objects.get(fund=crashy, as_of=day).stage == "aging"
+        monkeypatch.setattr(cob, "after_stage_hook", None)
+        cob.close_of_business(fund=crashy, as_of=day)  # resumes at "interest"
+    assert books(calm) == books(crashy)
+    assert list(Loan.objects.filter(fund=calm).order_by("pk").values_list("status", "days_past_due")) == \
+        list(Loan.objects.filter(fund=crashy).order_by("pk").values_list("status", "days_past_due"))
+    assert_sound(crashy)
+
+
+def staff_in(fund, make_staff):
+    class S:
+        officer = make_staff(fund, "officer")
+        accountant = make_staff(fund, "accountant")
+
+    return S
+
+
+def test_close_of_business_via_api_job_and_command(staff, api, fund, make_loan, capsys):
+    make_loan(kind="monthly_annuity", installments=12)
+    r = api(staff.accountant).post("/api/v1/jobs/close-of-business/", {"as_of": "2025-03-01"}, format="json")
+    assert r.status_code == 202, r.json()
+    job = api(staff.accountant).get(f"/api/v1/jobs/{r.json()['id']}/").json()
+    assert job["status"] == Job.Status.SUCCEEDED and job["progress"] == 100
+    assert Loan.objects.get().days_past_due == 23
+    assert_error(api(staff.officer).post("/api/v1/jobs/close-of-business/", {"as_of": "2025-03-01"}, format="json"), 403, "permission_denied")
+    assert_error(api(staff.accountant).post("/api/v1/jobs/close-of-business/", {"as_of": "2999-03-01"}, format="json"), 400, "future_date")
+    call_command("close_of_business", "--as-of", "2025-03-02", "--fund", fund.code)
+    assert "2025-03-02" in capsys.readouterr().out
+    assert Loan.objects.get().days_past_due == 24
