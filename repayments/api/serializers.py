@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loanfund.api.fields import AmountField, CurrencyField, PercentField
@@ -21,7 +22,7 @@ class LoanBalanceSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
     member = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=Loan.Status.choices)
+    status = serializers.CharField(help_text="active, in_arrears, closed, written_off, restructured")
     principal_disbursed = AmountField()
     principal_outstanding = AmountField()
     interest_due = AmountField()
@@ -43,6 +44,7 @@ class LoanBalanceSerializer(serializers.Serializer):
 
 
 class LoanListSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text="active, in_arrears, closed, written_off, restructured")
     principal_disbursed = AmountField()
     currency = serializers.CharField(source="principal_disbursed_currency")
 
@@ -87,6 +89,7 @@ class RepaymentSerializer(serializers.ModelSerializer):
     amount = AmountField()
     currency = serializers.CharField(source="amount_currency")
     loan = serializers.IntegerField(source="loan_id")
+    status = serializers.CharField(read_only=True, help_text="posted, reversed")
     allocation = serializers.SerializerMethodField()
 
     class Meta:
@@ -94,7 +97,8 @@ class RepaymentSerializer(serializers.ModelSerializer):
         fields = ["id", "loan", "amount", "currency", "paid_on", "reference", "channel", "status", "reversed_on", "reversal_reason",
                   "allocation", "created_at"]
 
-    def get_allocation(self, obj) -> list[AllocationSerializer]:
+    @extend_schema_field(AllocationSerializer(many=True))
+    def get_allocation(self, obj):
         rows = getattr(obj, "_allocations", None)
         if rows is None:
             rows = obj.allocations.select_related("installment").order_by("id")
