@@ -92,7 +92,7 @@ def test_reconcile_command_finds_a_corrupted_subledger_row(staff, fund, make_loa
     call_command("reconcile", "--fund", fund.code, stdout=out)
     assert "no differences" in out.getvalue().lower()
     line = LoanLedgerLine.objects.filter(loan=loan, account=chart.LOANS_CURRENT).first()
-    with transaction.atomic(), connection.cursor() as cursor, pytest.raises(DatabaseError):
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE repayments_loanledgerline SET amount = amount + 1 WHERE id = %s", [line.pk])  # append-only trigger
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE repayments_loanledgerline DISABLE TRIGGER USER")
