@@ -95,6 +95,7 @@ def test_reconcile_command_finds_a_corrupted_subledger_row(staff, fund, make_loa
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE repayments_loanledgerline SET amount = amount + 1 WHERE id = %s", [line.pk])  # append-only trigger
     with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # flush deferred FK checks before ALTER TABLE
         cursor.execute("ALTER TABLE repayments_loanledgerline DISABLE TRIGGER USER")
         cursor.execute("UPDATE repayments_loanledgerline SET amount = amount + 1000 WHERE id = %s", [line.pk])
         cursor.execute("ALTER TABLE repayments_loanledgerline ENABLE TRIGGER USER")
