@@ -132,9 +132,7 @@ def _check_due(due: object) -> Due:
         raise ValueError(f"Due.installment must be an int, got {due.installment!r}")
     if isinstance(due.due_on, datetime) or not isinstance(due.due_on, date):
         raise ValueError(f"Due.due_on must be a datetime.date, got {due.due_on!r}")
-    return due._replace(
-        **{name: _whole_dong(f"Due.{name} (installment {due.installment})", getattr(due, name)) for name in COMPONENTS}
-    )
+    return due._replace(**{name: _whole_dong(f"Due.{name} (installment {due.installment})", getattr(due, name)) for name in COMPONENTS})
 
 
 def allocate(

@@ -20,9 +20,9 @@ depend on the caller's decimal context; every rounding is done by ``loanfund.mon
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from datetime import date, datetime
 from decimal import Context, Decimal, localcontext
+from functools import lru_cache
 from typing import NamedTuple
 
 from loanfund.money import ALLOWED_MULTIPLES, percent, to_dong, to_multiple
@@ -193,15 +193,11 @@ def _check_date(name: str, value: object) -> None:
         raise ValueError(f"{name} must be a datetime.date (not a datetime), got {value!r}")
 
 
-def _check_first_due(
-    frequency: str, disbursed_on: date, first_due_on: date | None, anchor_day: int | None
-) -> None:
+def _check_first_due(frequency: str, disbursed_on: date, first_due_on: date | None, anchor_day: int | None) -> None:
     if first_due_on is not None:
         _check_date("first_due_on", first_due_on)
         if first_due_on <= disbursed_on:
-            raise ValueError(
-                f"first_due_on ({first_due_on}) must be after the disbursement ({disbursed_on})"
-            )
+            raise ValueError(f"first_due_on ({first_due_on}) must be after the disbursement ({disbursed_on})")
     if anchor_day is None:
         return
     if frequency != "monthly":
@@ -212,10 +208,7 @@ def _check_first_due(
         raise ValueError("anchor_day needs first_due_on (without it the anchor is the disbursement day)")
     expected = min(anchor_day, _month_length(first_due_on.year, first_due_on.month))
     if first_due_on.day != expected:
-        raise ValueError(
-            f"first_due_on ({first_due_on}) is not on anchor day {anchor_day} "
-            f"(expected day {expected} of that month)"
-        )
+        raise ValueError(f"first_due_on ({first_due_on}) is not on anchor day {anchor_day} (expected day {expected} of that month)")
 
 
 def _whole_dong(name: str, value: object, *, positive: bool) -> Decimal:
@@ -233,17 +226,13 @@ def _whole_dong(name: str, value: object, *, positive: bool) -> Decimal:
 
 def _fraction(name: str, value: object, *, below_one: bool) -> Decimal:
     if type(value) is not Decimal and (isinstance(value, (bool, float)) or not isinstance(value, (Decimal, int))):
-        raise ValueError(
-            f"{name} must be a Decimal fraction (7.2 % -> Decimal('0.072')), "
-            f"got {type(value).__name__} {value!r}"
-        )
+        raise ValueError(f"{name} must be a Decimal fraction (7.2 % -> Decimal('0.072')), got {type(value).__name__} {value!r}")
     d = Decimal(value)
     if not d.is_finite() or d < 0:
         raise ValueError(f"{name} must be a finite fraction >= 0, got {value!r}")
     if (below_one and d >= 1) or d > 1:
         raise ValueError(
-            f"{name} must be a fraction {'below' if below_one else 'at most'} 1 "
-            f"(7.2 % is Decimal('0.072'), not 7.2), got {value!r}"
+            f"{name} must be a fraction {'below' if below_one else 'at most'} 1 (7.2 % is Decimal('0.072'), not 7.2), got {value!r}"
         )
     return d
 
@@ -426,12 +415,12 @@ def _rows(
     out = P
     interest = flat_interest
     # grace: interest only
-    for number, due_on, factor in zip(range(1, g + 1), dates, factors):
+    for number, due_on, factor in zip(range(1, g + 1), dates, factors, strict=False):  # the first g
         if declining:
             interest = rounding(out * factor / d365)
         append(new(row_type, (number, due_on, zero, interest, interest, savings, out)))
     # regular rows
-    regular = zip(range(g + 1, n), dates[g : n - 1], factors[g : n - 1])
+    regular = zip(range(g + 1, n), dates[g : n - 1], factors[g : n - 1], strict=True)
     if annuity and declining:
         for number, due_on, factor in regular:
             interest = rounding(out * factor / d365)
@@ -453,7 +442,7 @@ def _rows(
             out = out - principal
             append(new(row_type, (number, due_on, principal, interest, principal + interest, savings, out)))
     else:  # flat, or a zero rate (then interest is zero and an annuity's A is P / (n - g))
-        for number, due_on in zip(range(g + 1, n), dates[g : n - 1]):
+        for number, due_on in zip(range(g + 1, n), dates[g : n - 1], strict=True):
             principal = amount if amount <= out else out
             out = out - principal
             append(new(row_type, (number, due_on, principal, interest, principal + interest, savings, out)))
@@ -492,9 +481,7 @@ def reamortize(
             old_anchor = terms_like.anchor_day
         else:
             old_anchor = (terms_like.first_due_on or terms_like.disbursed_on).day
-        if old_anchor != first_due_on.day and first_due_on.day == min(
-            old_anchor, _month_length(first_due_on.year, first_due_on.month)
-        ):
+        if old_anchor != first_due_on.day and first_due_on.day == min(old_anchor, _month_length(first_due_on.year, first_due_on.month)):
             anchor_day = old_anchor
     savings_base = terms_like.savings_base
     if savings_base is None:

@@ -198,9 +198,15 @@ def test_fees_and_savings_come_last_and_overpayment_is_unallocated():
     # Jan 25,000, Feb 25,000.  Pay 1,797,000 + 3,000: 3,000 unallocated (prepayment or refusal).
     result = allocate(D(1_800_000), [JAN, FEB])
     assert [(line.installment, line.component) for line in result.lines] == [
-        (1, "penalty"), (1, "interest"), (1, "principal"),
-        (2, "penalty"), (2, "interest"), (2, "principal"), (2, "fees"),
-        (1, "savings"), (2, "savings"),
+        (1, "penalty"),
+        (1, "interest"),
+        (1, "principal"),
+        (2, "penalty"),
+        (2, "interest"),
+        (2, "principal"),
+        (2, "fees"),
+        (1, "savings"),
+        (2, "savings"),
     ]
     assert result.unallocated == 3_000
     assert result.total() == 1_797_000
@@ -212,12 +218,21 @@ def test_fees_and_savings_come_last_and_overpayment_is_unallocated():
 def test_savings_within_the_installment_when_not_last():
     # savings_last=False, order naming savings first: each installment's deposit before its loan parts
     result = allocate(D(120_000), [JAN, FEB], order=("savings", "penalty", "interest", "principal"), savings_last=False)
-    assert result.lines == (Line(1, "savings", D(25_000)), Line(1, "penalty", D(12_000)), Line(1, "interest", D(70_000)),
-                            Line(1, "principal", D(13_000)))
+    assert result.lines == (
+        Line(1, "savings", D(25_000)),
+        Line(1, "penalty", D(12_000)),
+        Line(1, "interest", D(70_000)),
+        Line(1, "principal", D(13_000)),
+    )
     # not named: after the installment's loan components (fees included), before the next installment
     result = allocate(D(900_000), [JAN, FEB], savings_last=False)
     assert [(line.installment, line.component) for line in result.lines] == [
-        (1, "penalty"), (1, "interest"), (1, "principal"), (1, "savings"), (2, "penalty")]
+        (1, "penalty"),
+        (1, "interest"),
+        (1, "principal"),
+        (1, "savings"),
+        (2, "penalty"),
+    ]
     assert result.lines[-1].amount == 3_000
 
 

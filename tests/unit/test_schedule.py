@@ -247,7 +247,7 @@ def test_flat_interest_is_the_same_every_period(terms):
 def test_declining_interest_is_on_actual_days(terms):
     s = build_schedule(terms)
     before = terms.principal
-    for r, days in zip(s.installments, period_days(s)):
+    for r, days in zip(s.installments, period_days(s), strict=True):
         assert r.interest == to_dong(before * terms.annual_rate * days / 365)
         before = r.outstanding_after
 
@@ -258,21 +258,21 @@ def test_due_dates_follow_the_rule(terms):
     s = build_schedule(terms)
     dates = [r.due_on for r in s.installments]
     assert dates == due_dates(terms.frequency, terms.disbursed_on, terms.installments, terms.first_due_on)
-    assert all(a < b for a, b in zip([terms.disbursed_on] + dates, dates))  # strictly increasing
+    assert all(a < b for a, b in zip([terms.disbursed_on] + dates, dates, strict=False))  # strictly increasing
     if terms.first_due_on is not None:
         assert dates[0] == terms.first_due_on
     if terms.frequency in STEP_DAYS:
         step = STEP_DAYS[terms.frequency]
-        assert all((b - a).days == step for a, b in zip(dates, dates[1:]))
+        assert all((b - a).days == step for a, b in zip(dates, dates[1:], strict=False))
         if terms.first_due_on is None:
             assert (dates[0] - terms.disbursed_on).days == step
     else:
         anchor = (terms.first_due_on or terms.disbursed_on).day
         months = [d.year * 12 + d.month for d in [terms.disbursed_on] + dates]
         if terms.first_due_on is None:
-            assert all(b - a == 1 for a, b in zip(months, months[1:]))
+            assert all(b - a == 1 for a, b in zip(months, months[1:], strict=False))
         else:
-            assert all(b - a == 1 for a, b in zip(months[1:], months[2:]))
+            assert all(b - a == 1 for a, b in zip(months[1:], months[2:], strict=False))
         assert all(d.day == min(anchor, calendar.monthrange(d.year, d.month)[1]) for d in dates)
 
 
@@ -327,7 +327,7 @@ def test_declining_interest_never_exceeds_flat(terms):
         declining = build_schedule(replace(terms, method=method))
         assert declining.total_interest <= flat.total_interest
         if terms.frequency in STEP_DAYS:  # (b) holds period by period
-            assert all(a.interest <= b.interest for a, b in zip(declining.installments, flat.installments))
+            assert all(a.interest <= b.interest for a, b in zip(declining.installments, flat.installments, strict=True))
 
 
 def _interest(method, **kw) -> Decimal:
@@ -353,8 +353,14 @@ def test_exclusion_long_first_period():
     # (a) monthly, 2 installments, first due 59 days after disbursement (Jan 1 -> Mar 1 -> Apr 1):
     # equal principal: 10,000,000 x 0.12 x 59 / 365 = 193,972.60 -> 193,973, then
     # 5,000,000 x 0.12 x 31 / 365 = 50,958.90 -> 50,959: 244,932 > flat 2 x 100,000.
-    kw = dict(principal=D(10_000_000), annual_rate=D("0.12"), installments=2, frequency="monthly",
-              disbursed_on=date(2025, 1, 1), first_due_on=date(2025, 3, 1))
+    kw = dict(
+        principal=D(10_000_000),
+        annual_rate=D("0.12"),
+        installments=2,
+        frequency="monthly",
+        disbursed_on=date(2025, 1, 1),
+        first_due_on=date(2025, 3, 1),
+    )
     assert _interest("equal_principal", **kw) == 244_932 > _interest("flat", **kw) == 200_000
     # weekly too: a 14-day first period on a 2-week loan
     kw.update(frequency="weekly", first_due_on=date(2025, 1, 15))
@@ -365,8 +371,15 @@ def test_exclusion_rounding_at_tiny_rates():
     # (d) 0.06 %/year, 59 grace months then 2: flat 1,089,698 x 0.0006 / 12 = 54.48 -> 54 every
     # month (61 x 54 = 3,294); declining rounds 31-day months 55.53 -> 56 and 30-day 53.74 -> 54, so
     # the grace alone outweighs what amortisation saves.  7·P·R = 4,577 < 365·61 = 22,265.
-    kw = dict(principal=D(1_089_698), annual_rate=D("0.0006"), installments=61, grace=59, frequency="monthly",
-              disbursed_on=date(2027, 3, 16), multiple=1000)
+    kw = dict(
+        principal=D(1_089_698),
+        annual_rate=D("0.0006"),
+        installments=61,
+        grace=59,
+        frequency="monthly",
+        disbursed_on=date(2027, 3, 16),
+        multiple=1000,
+    )
     assert _interest("flat", **kw) == 3_294
     assert _interest("annuity", **kw) == _interest("equal_principal", **kw) == 3_322
 
@@ -453,8 +466,9 @@ def test_disclosure_is_continuous_at_zero_rate_with_outsized_savings():
     # 0 %: the last flow is positive and f'(1) = sum k·flow_k > 0, so besides v = 1 there is a root
     # in (0, 1).  The member does pay for the money locked in savings: the rate is the interior root
     # (820.10 %), the limit of the rate as R -> 0+ (820.13 % at R = 0.01 %), not 0.
-    kw = dict(principal=D(1_000_000), installments=10, frequency="weekly", method="flat",
-              disbursed_on=date(2025, 1, 6), savings_rate=D("0.2"))
+    kw = dict(
+        principal=D(1_000_000), installments=10, frequency="weekly", method="flat", disbursed_on=date(2025, 1, 6), savings_rate=D("0.2")
+    )
     at_zero = price_disclosure(build_schedule(ScheduleTerms(annual_rate=D(0), **kw)))
     nearby = price_disclosure(build_schedule(ScheduleTerms(annual_rate=D("0.0001"), **kw)))
     assert at_zero.apr == D("820.10")
@@ -523,11 +537,14 @@ def test_example_weekly_flat_with_compulsory_savings_cep_style():
     # savings 10,000,000 x 0.0025 = 25,000 a week, so the member brings 232,000 a week (248,000 last).
     # Dates: d0 Monday 2025-03-03, then every Monday: 03-10, 03-17, ..., 2026-03-02 (d0 + 364 days).
     # Total interest 52 x 15,000 = 780,000; savings 52 x 25,000 = 1,300,000 returned at payoff.
-    s = build_schedule(ScheduleTerms(D(10_000_000), D("0.078"), 52, "weekly", "flat", date(2025, 3, 3),
-                                     multiple=1000, savings_rate=D("0.0025")))
+    s = build_schedule(
+        ScheduleTerms(D(10_000_000), D("0.078"), 52, "weekly", "flat", date(2025, 3, 3), multiple=1000, savings_rate=D("0.0025"))
+    )
     rows = s.installments
-    assert all(r[1:] == (date(2025, 3, 3) + timedelta(weeks=r.number), 192_000, 15_000, 207_000, 25_000,
-                         10_000_000 - 192_000 * r.number) for r in rows[:51])
+    assert all(
+        r[1:] == (date(2025, 3, 3) + timedelta(weeks=r.number), 192_000, 15_000, 207_000, 25_000, 10_000_000 - 192_000 * r.number)
+        for r in rows[:51]
+    )
     assert tuple(rows[-1]) == (52, date(2026, 3, 2), 208_000, 15_000, 223_000, 25_000, 0)
     assert (s.total_interest, s.total_savings, s.total_payable, s.total_collected) == (780_000, 1_300_000, 10_780_000, 12_080_000)
     # APR/EIR (member gets 10,000,000, pays 232,000 a week, 248,000 - 1,300,000 back in week 52):
@@ -554,8 +571,7 @@ def test_example_equal_principal_with_two_grace_installments_multiple_1000():
     #  6  07-15  30 d:  4,999,000 x 0.09 x 30 / 365 = 13,497,300 / 365 = 36,978.90 -> 36,979;  left 3,332,000
     #  7  08-15  31 d:  3,332,000 x 0.09 x 31 / 365 =  9,296,280 / 365 = 25,469.26 -> 25,469;  left 1,665,000
     #  8  09-15  31 d:  1,665,000 x 0.09 x 31 / 365 =  4,645,350 / 365 = 12,726.99 -> 12,727;  left 0
-    s = build_schedule(ScheduleTerms(D(10_000_000), D("0.09"), 8, "monthly", "equal_principal", date(2025, 1, 15),
-                                     grace=2, multiple=1000))
+    s = build_schedule(ScheduleTerms(D(10_000_000), D("0.09"), 8, "monthly", "equal_principal", date(2025, 1, 15), grace=2, multiple=1000))
     assert rows_of(s) == [
         (1, date(2025, 2, 15), 0, 76_438, 76_438, 0, 10_000_000),
         (2, date(2025, 3, 15), 0, 69_041, 69_041, 0, 10_000_000),
@@ -596,8 +612,9 @@ def test_example_first_due_on():
     #  4  07-25  30 d: 3,057,126 x 0.09 x 30 / 365 = 22,614.36 -> 22,614;  principal 1,003,786; left 2,053,340
     #  5  08-25  31 d: 2,053,340 x 0.09 x 31 / 365 = 15,695.39 -> 15,695;  principal 1,010,705; left 1,042,635
     #  6  09-25  31 d: 1,042,635 x 0.09 x 31 / 365 =  7,969.73 ->  7,970;  last 1,042,635 + 7,970 = 1,050,605
-    s = build_schedule(ScheduleTerms(D(6_000_000), D("0.09"), 6, "monthly", "annuity", date(2025, 3, 10),
-                                     first_due_on=date(2025, 4, 25), multiple=100))
+    s = build_schedule(
+        ScheduleTerms(D(6_000_000), D("0.09"), 6, "monthly", "annuity", date(2025, 3, 10), first_due_on=date(2025, 4, 25), multiple=100)
+    )
     assert rows_of(s) == [
         (1, date(2025, 4, 25), 958_345, 68_055, 1_026_400, 0, 5_041_655),
         (2, date(2025, 5, 25), 989_106, 37_294, 1_026_400, 0, 4_052_549),
@@ -659,7 +676,11 @@ def test_due_dates_monthly_anchor_31():
     # first_due_on: later dates follow it (anchor 28 here, so Mar 28, not 31)
     assert due_dates("monthly", date(2025, 1, 20), 3, date(2025, 2, 28)) == [date(2025, 2, 28), date(2025, 3, 28), date(2025, 4, 28)]
     # ... unless an anchor day is given (the contract's grid)
-    assert due_dates("monthly", date(2025, 1, 20), 3, date(2025, 2, 28), anchor_day=31) == [date(2025, 2, 28), date(2025, 3, 31), date(2025, 4, 30)]
+    assert due_dates("monthly", date(2025, 1, 20), 3, date(2025, 2, 28), anchor_day=31) == [
+        date(2025, 2, 28),
+        date(2025, 3, 31),
+        date(2025, 4, 30),
+    ]
 
 
 def test_due_dates_weekly_family():
@@ -698,10 +719,22 @@ def test_reamortize_after_prepayment_keeps_the_contract_dates_and_savings():
     # New A = 7,000,000 x 0.006 / (1 - 1.006^-10) = 42,000 / 0.0580666 = 723,307.27 -> 723,000.
     # Row 1: 7,000,000 x 0.072 x 30 / 365 = 15,120,000 / 365 = 41,424.66 -> 41,425;
     # principal 723,000 - 41,425 = 681,575.
-    original = build_schedule(ScheduleTerms(D(12_000_000), D("0.072"), 12, "monthly", "annuity", date(2024, 1, 31),
-                                            multiple=1000, savings_rate=D("0.01"), upfront_fee_rate=D("0.01")))
-    new = reamortize(outstanding=D(7_000_000), terms_like=original.terms, start_on=date(2024, 3, 31),
-                     installments=10, first_due_on=date(2024, 4, 30))
+    original = build_schedule(
+        ScheduleTerms(
+            D(12_000_000),
+            D("0.072"),
+            12,
+            "monthly",
+            "annuity",
+            date(2024, 1, 31),
+            multiple=1000,
+            savings_rate=D("0.01"),
+            upfront_fee_rate=D("0.01"),
+        )
+    )
+    new = reamortize(
+        outstanding=D(7_000_000), terms_like=original.terms, start_on=date(2024, 3, 31), installments=10, first_due_on=date(2024, 4, 30)
+    )
     assert [r.due_on for r in new.installments] == [r.due_on for r in original.installments[2:]]
     assert new.terms.principal == 7_000_000 and new.terms.disbursed_on == date(2024, 3, 31)
     assert new.installments[0][2:5] == (681_575, 41_425, 723_000)
@@ -709,9 +742,21 @@ def test_reamortize_after_prepayment_keeps_the_contract_dates_and_savings():
     assert new.upfront_fee == 0  # no fee charged again
     assert {r.savings for r in new.installments} == {120_000}  # 1 % of the original 12,000,000
     # the same as a fresh schedule of 7,000,000 from 2024-03-31 with first due 04-30 on anchor 31
-    fresh = build_schedule(ScheduleTerms(D(7_000_000), D("0.072"), 10, "monthly", "annuity", date(2024, 3, 31),
-                                         first_due_on=date(2024, 4, 30), multiple=1000, anchor_day=31,
-                                         savings_rate=D("0.01"), savings_base=D(12_000_000)))
+    fresh = build_schedule(
+        ScheduleTerms(
+            D(7_000_000),
+            D("0.072"),
+            10,
+            "monthly",
+            "annuity",
+            date(2024, 3, 31),
+            first_due_on=date(2024, 4, 30),
+            multiple=1000,
+            anchor_day=31,
+            savings_rate=D("0.01"),
+            savings_base=D(12_000_000),
+        )
+    )
     assert rows_of(new) == rows_of(fresh)
 
 
@@ -720,8 +765,19 @@ def test_reamortize_same_conventions_as_a_fresh_schedule():
     # with the same rate/method/frequency/multiple; grace is not inherited unless given.
     terms = ScheduleTerms(D(20_000_000), D("0.09"), 24, "monthly", "equal_principal", date(2025, 1, 31), grace=3, multiple=1000)
     new = reamortize(outstanding=D(8_000_000), terms_like=terms, start_on=date(2025, 6, 3), installments=12, first_due_on=date(2025, 7, 15))
-    fresh = build_schedule(ScheduleTerms(D(8_000_000), D("0.09"), 12, "monthly", "equal_principal", date(2025, 6, 3),
-                                         first_due_on=date(2025, 7, 15), multiple=1000, savings_base=D(20_000_000)))
+    fresh = build_schedule(
+        ScheduleTerms(
+            D(8_000_000),
+            D("0.09"),
+            12,
+            "monthly",
+            "equal_principal",
+            date(2025, 6, 3),
+            first_due_on=date(2025, 7, 15),
+            multiple=1000,
+            savings_base=D(20_000_000),
+        )
+    )
     assert rows_of(new) == rows_of(fresh)
     assert [r.due_on.day for r in new.installments] == [15] * 12
     assert new.installments[0].principal == to_multiple(D(8_000_000) / 12, 1000) == 667_000
