@@ -3,5 +3,7 @@ import pytest
 
 @pytest.fixture
 def crash_portfolio(fund, staff):
-    """(fund, staff, provision the month-end run must post) for the crash test."""
-    return fund, staff, 0
+    """The Must-show portfolio; its June 2025 month-end run must post 5,320,000 (see test_must_show)."""
+    from tests.compliance.portfolio import build
+
+    return build(fund, staff)

@@ -34,7 +34,7 @@ def wait_for(predicate, timeout=45, step=0.2):
 
 
 def test_worker_killed_mid_report_is_finished_by_the_next_one(slow_worker, celery_worker, crash_portfolio, api, settings):
-    fund, staff, expected_provision = crash_portfolio
+    fund, staff = crash_portfolio.fund, crash_portfolio.staff
     r = api(staff.accountant).post("/api/v1/reports/", {"kind": "classification_provisioning", "period": "2025-06"}, format="json")
     assert r.status_code == 202
     rid = r.json()["id"]
@@ -51,9 +51,10 @@ def test_worker_killed_mid_report_is_finished_by_the_next_one(slow_worker, celer
     assert sorted(files.values_list("format", flat=True)) == ["csv", "pdf", "xlsx"]
     folder = os.path.dirname(files.first().file.path)
     assert sorted(os.listdir(folder)) == sorted(os.path.basename(f.file.name) for f in files)
-    entries = JournalEntry.objects.filter(fund=fund, kind="provision", source_type="provision_run")
-    assert entries.count() == (1 if expected_provision else 0)
-    if expected_provision:
-        assert sum(line.amount.amount for line in entries.get().lines.filter(side="D")) == expected_provision
+    run = report.provision_run
+    entries = JournalEntry.objects.filter(fund=fund, kind="provision", source_type="provision_run", source_id=str(run.pk))
+    assert entries.count() == 1 and run.journal_entry_id == entries.get().pk  # posted once, though the run started twice
+    assert sorted(entries.get().lines.values_list("account__code", "side", "amount")) == [("1391", "C", 5_320_000), ("6311", "D", 5_320_000)]
+    assert JournalEntry.objects.filter(fund=fund, kind="provision").count() == 2  # May's (fixture) and June's
     body = api(staff.director).get(f"/api/v1/reports/{rid}/").json()
     assert body["progress"] == {"stage": "ready", "percent": 100} and len(body["files"]) == 3
