@@ -82,6 +82,9 @@ def loan_restructure(*, fund: Fund, loan_id: int, installments: int, reason: str
     loan.restructure_count += 1
     loan.status = Loan.Status.RESTRUCTURED
     loan.save(update_fields=["schedule_version", "annual_rate", "installments_count", "restructure_count", "status"])
+    # A back-dated restructuring may move interest that close of business already accrued: the
+    # catch-up reverses it (delta = unpaid - accrued) and accrues the new rows fallen due since.
+    accrue_loan(loan, as_of=max(on, today()), on=on, created_by=approved_by)
     return loan
 
 
@@ -125,7 +128,8 @@ def loan_write_off(*, fund: Fund, loan_id: int, reason: str, approved_by, writte
     rows = []
     interest_total = ZERO
     for inst in state.installments:
-        for component, left in (("principal", inst.principal_unpaid), ("interest", inst.interest_unpaid if inst.due_on <= on else ZERO),
+        accrued = inst.due_on <= on or inst.interest_receivable + inst.interest_memo > 0
+        for component, left in (("principal", inst.principal_unpaid), ("interest", inst.interest_unpaid if accrued else ZERO),
                                 ("penalty", inst.penalty_balance)):
             if left > 0:
                 rows.append(Allocation(fund_id=loan.fund_id, loan=loan, installment_id=inst.id, component=component,
@@ -133,7 +137,7 @@ def loan_write_off(*, fund: Fund, loan_id: int, reason: str, approved_by, writte
                 if component == "interest":
                     interest_total += left
         if inst.due_on > on:
-            for component, left in (("interest", inst.interest_unpaid), ("savings", inst.savings_unpaid)):
+            for component, left in (("interest", ZERO if accrued else inst.interest_unpaid), ("savings", inst.savings_unpaid)):
                 if left > 0:
                     rows.append(Allocation(fund_id=loan.fund_id, loan=loan, installment_id=inst.id, component=component,
                                            kind=Allocation.Kind.RESCHEDULED, amount=left, effective_on=on))

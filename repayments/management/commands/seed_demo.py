@@ -7,6 +7,7 @@ from borrowers.demo import DEMO_MEMBER_USERNAME, seed_members
 from loanfund.demo import DEMO_PASSWORD, seed_fund
 from loanfund.models import Fund
 from loanfund.origination.demo import seed_origination
+from repayments.demo import seed_servicing
 
 
 class Command(BaseCommand):
@@ -17,7 +18,8 @@ class Command(BaseCommand):
             with transaction.atomic():
                 fund, users = seed_fund()
                 people = seed_members(fund=fund, password=DEMO_PASSWORD)
-                applications = seed_origination(fund=fund, users=users, members=people["members"])  # noqa: F841 - servicing disburses ["approved"]
+                applications = seed_origination(fund=fund, users=users, members=people["members"])
+                seed_servicing(fund=fund, users=users, approved=applications["approved"])
             self.stdout.write(self.style.SUCCESS(f"Seeded demo fund {fund.code}."))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for role in ("officer", "approver", "accountant", "director", "auditor"):
