@@ -94,6 +94,8 @@ def stage_aging(fund: Fund, as_of: date) -> dict:
                 JOIN {WORK}_dpd d ON d.loan_id = s.loan_id
                 JOIN repayments_loan l ON l.id = s.loan_id
                 WHERE s.account IN ('{chart.LOANS_CURRENT}', '{chart.LOANS_OVERDUE}')
+                  -- only loans whose overdue state changes (the projection and the split agree)
+                  AND (CASE WHEN d.dpd > 0 THEN 1 ELSE 0 END) <> (CASE WHEN l.days_past_due > 0 THEN 1 ELSE 0 END)
                   AND ((d.dpd > 0 AND s.account = '{chart.LOANS_CURRENT}') OR (d.dpd = 0 AND s.account = '{chart.LOANS_OVERDUE}'))
                 GROUP BY s.loan_id, s.account
             ) b WHERE b.balance <> 0""")

@@ -47,11 +47,16 @@ class LoanListSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True, help_text="active, in_arrears, closed, written_off, restructured")
     principal_disbursed = AmountField()
     currency = serializers.CharField(source="principal_disbursed_currency")
+    days_past_due = serializers.SerializerMethodField()
 
     class Meta:
         model = Loan
         fields = ["id", "number", "member", "application", "product_version", "status", "principal_disbursed", "currency", "disbursed_on",
                   "days_past_due", "restructure_count", "closed_on", "written_off_on"]
+
+    def get_days_past_due(self, obj) -> int:
+        """As of the last close of business; 0 for a closed loan."""
+        return obj.days_past_due if obj.status != Loan.Status.CLOSED else 0
 
 
 class InstallmentSerializer(serializers.Serializer):

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Max
 
 from loanfund import chart
 from loanfund.errors import DomainError, InvalidState
@@ -14,7 +15,7 @@ from loanfund.models import Fund
 from loanfund.selectors.fund import fund_settings_as_of
 from loanfund.selectors.ledger import account_balance
 
-from ..models import Allocation, Installment, Loan, Restructure, WriteOff
+from ..models import Allocation, Installment, Loan, LoanLedgerLine, Restructure, WriteOff
 from ..posting import LoanEntry
 from ..schedule import reamortize
 from ..selectors import ZERO, loan_state
@@ -83,8 +84,11 @@ def loan_restructure(*, fund: Fund, loan_id: int, installments: int, reason: str
     loan.status = Loan.Status.RESTRUCTURED
     loan.save(update_fields=["schedule_version", "annual_rate", "installments_count", "restructure_count", "status"])
     # A back-dated restructuring may move interest that close of business already accrued: the
-    # catch-up reverses it (delta = unpaid - accrued) and accrues the new rows fallen due since.
-    accrue_loan(loan, as_of=max(on, today()), on=on, created_by=approved_by)
+    # catch-up reverses it (delta = unpaid - accrued) and accrues the new rows fallen due since,
+    # up to the latest day already accrued for this loan.
+    latest = LoanLedgerLine.objects.filter(loan=loan, kind="interest_accrual").aggregate(d=Max("entry_date"))["d"]
+    if latest and latest > on:
+        accrue_loan(loan, as_of=latest, on=on, created_by=approved_by, penalty=False)
     return loan
 
 

@@ -48,7 +48,7 @@ def lock_loan(*, fund: Fund, loan_id: int) -> Loan:
 # ------------------------------------------------------------------------------------------------
 
 
-def accrue_loan(loan: Loan, *, as_of: date, on: date, created_by=None) -> JournalEntry | None:
+def accrue_loan(loan: Loan, *, as_of: date, on: date, created_by=None, penalty: bool = True) -> JournalEntry | None:
     """Post the interest fallen due and the penalty through `as_of` not yet accrued for this loan."""
     if not loan.is_open:
         return None
@@ -58,7 +58,8 @@ def accrue_loan(loan: Loan, *, as_of: date, on: date, created_by=None) -> Journa
     for _, inst, account, amount in sql.fetch(sql.interest_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk, overdue=overdue)):
         contra = chart.INTEREST_INCOME if account == chart.INTEREST_RECEIVABLE else chart.MEMO_CONTRA
         entry.signed(account, Decimal(amount), contra=contra, installment_id=inst, kind="interest_accrual")
-    for _, inst, account, amount in sql.fetch(sql.penalty_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk)):
+    for _, inst, account, amount in (sql.fetch(sql.penalty_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk))
+                                     if penalty else ()):
         entry.signed(account, Decimal(amount), contra=chart.MEMO_CONTRA, installment_id=inst, kind="penalty_accrual")
     return entry.post(entry_date=on, kind="accrual", source_type="loan", source_id=loan.pk, created_by=created_by)
 
@@ -146,7 +147,8 @@ def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> list[Al
     Allocation.objects.bulk_create(rows)
     if prepaid_ids and policy == "reduce_installment" and principal_left > 0:
         _reamortize_after_prepayment(loan, repayment, state, paid, on=on)
-    _close_if_repaid(loan, on=on, paid_on=repayment.paid_on, created_by=created_by)
+    if principal_left <= 0:
+        _close_if_repaid(loan, on=on, paid_on=repayment.paid_on, created_by=created_by)
     return rows
 
 
@@ -215,10 +217,11 @@ def _close_if_repaid(loan: Loan, *, on: date, paid_on: date, created_by) -> None
         LoanEntry(loan).dr(chart.COMPULSORY_SAVINGS, savings).cr(account, savings).post(
             entry_date=on, kind="savings_return", source_type="loan_close", source_id=loan.pk, created_by=created_by,
             memo=f"Compulsory savings returned at payoff of {loan.number}")
+    # days_past_due stays as close of business left it: it agrees with the 1311/1312 split if a
+    # reversal reopens the loan (the API shows 0 for a closed loan).
     loan.status = Loan.Status.CLOSED
     loan.closed_on = paid_on
-    loan.days_past_due = 0
-    loan.save(update_fields=["status", "closed_on", "days_past_due"])
+    loan.save(update_fields=["status", "closed_on"])
 
 
 def _unpost(loan: Loan, repayment: Repayment, *, on: date, created_by) -> None:

@@ -113,3 +113,14 @@ def test_ten_concurrent_disbursements_make_one_loan_and_move_the_books_once(staf
     assert bank_before - account_balance(fund=fund, code=chart.BANK) == Decimal(9_900_000)
     assert no_locks_left()
     assert_sound(fund)
+
+
+def test_origination_sees_live_exposure_through_the_provider(staff, fund, make_loan):
+    from loanfund.exposure import member_exposure
+    from repayments.services import repayment_post
+
+    loan = make_loan(amount=10_000_000)
+    repayment_post(fund=fund, loan_id=loan.pk, amount=Decimal(230_846), paid_on=date(2025, 1, 13), reference="e1", channel="cash",
+                   posted_by=staff.officer)
+    exposure = member_exposure([loan.member_id], timezone.localdate())[loan.member_id]
+    assert exposure.outstanding_principal == Decimal(10_000_000 - 192_000)
