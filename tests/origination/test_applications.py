@@ -356,3 +356,10 @@ def test_lists_run_a_fixed_number_of_queries_whatever_their_length(api, staff, m
         walk(make_member(), product, to="approved")
     many = {p: count(p) for p in few}
     assert many == few
+
+
+def test_term_is_accepted_as_the_number_of_installments(api, staff, member, product):
+    body = application_body(member, product)
+    body["term"] = body.pop("installments")
+    r = api(staff.officer).post("/api/v1/applications/", body, format="json")
+    assert r.status_code == 201 and r.json()["installments"] == 12

@@ -163,6 +163,12 @@ class ApplicationCreateSerializer(serializers.Serializer):
     purpose = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     first_due_on = serializers.DateField(required=False, allow_null=True, default=None)
 
+    def to_internal_value(self, data):
+        # API.md says "term": accepted as another name for installments (the number of installments).
+        if hasattr(data, "get") and "installments" not in data and "term" in data:
+            data = {**data, "installments": data["term"]}
+        return super().to_internal_value(data)
+
 
 class AppraiseSerializer(serializers.Serializer):
     endorsed_by = serializers.CharField(max_length=200, help_text="Who at the grassroots union recommended the member.")
