@@ -42,6 +42,11 @@ class ProvisionRun(models.Model):
                                  help_text="Posted change: positive Dr provision expense / Cr loan-loss provision, negative the reverse.")
     journal_entry = models.OneToOneField("loanfund.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     frozen = models.BooleanField(default=False)
+    # High-water marks at classification: a later journal entry or restructuring dated on or before
+    # the period end, or a settings change, makes the run stale; otherwise a re-run reuses it.
+    ledger_high_water = models.BigIntegerField(default=0)
+    restructure_high_water = models.BigIntegerField(default=0)
+    settings_high_water = models.BigIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     classified_at = models.DateTimeField(null=True, blank=True)

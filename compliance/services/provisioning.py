@@ -67,15 +67,46 @@ def latest_run(*, fund: Fund, period_end: date) -> ProvisionRun | None:
     return ProvisionRun.objects.filter(fund=fund, period_end=period_end).order_by("-version").first()
 
 
-@transaction.atomic
-def period_classify(*, fund: Fund, period_end: date, classified_by=None, reclassify_frozen: bool = False) -> ProvisionRun:
-    """Classify and provision `fund` as of `period_end`; returns the run (new or refreshed).
+def _high_water(fund: Fund) -> tuple[int, int, int]:
+    from django.db.models import Max
 
-    A frozen run (a finalised report used it) is returned as is, unless `reclassify_frozen` asks
-    for a corrected version, which supersedes it.
+    from loanfund.models import FundSettings, JournalEntry
+    from repayments.models import Restructure
+
+    return (JournalEntry.objects.filter(fund=fund).aggregate(m=Max("id"))["m"] or 0,
+            Restructure.objects.filter(loan__fund=fund).aggregate(m=Max("id"))["m"] or 0,
+            FundSettings.objects.filter(fund=fund).aggregate(m=Max("id"))["m"] or 0)
+
+
+def run_is_fresh(run: ProvisionRun) -> bool:
+    """Nothing that changes the period's classification was written since the run: no journal entry
+    dated on or before the period end (every money movement is one), no restructuring, no settings
+    change. Primary-key range checks: cheap however large the portfolio."""
+    from loanfund.models import FundSettings, JournalEntry
+    from repayments.models import Restructure
+
+    return not (
+        JournalEntry.objects.filter(fund_id=run.fund_id, id__gt=run.ledger_high_water, entry_date__lte=run.period_end).exists()
+        or Restructure.objects.filter(loan__fund_id=run.fund_id, id__gt=run.restructure_high_water,
+                                      restructured_on__lte=run.period_end).exists()
+        or FundSettings.objects.filter(fund_id=run.fund_id, id__gt=run.settings_high_water).exists()
+    )
+
+
+@transaction.atomic
+def period_classify(*, fund: Fund, period_end: date, classified_by=None, reclassify_frozen: bool = False,
+                    refresh: bool = False) -> ProvisionRun:
+    """Classify and provision `fund` as of `period_end`; returns the run (new, refreshed or reused).
+
+    A run with nothing new since it was made is reused (unless `refresh`), so the report of a period
+    that the 1st-of-month job already classified does not classify it again. A frozen run (a
+    finalised report used it) is returned as is, unless `reclassify_frozen` asks for a corrected
+    version, which supersedes it.
     """
     Fund.objects.select_for_update().get(pk=fund.pk)  # one classification of a fund at a time
     run = latest_run(fund=fund, period_end=period_end)
+    if run is not None and not run.frozen and not refresh and run.classified_at and run_is_fresh(run):
+        return run
     if run is not None and run.frozen:
         if not reclassify_frozen:
             return run
@@ -93,6 +124,9 @@ def period_classify(*, fund: Fund, period_end: date, classified_by=None, reclass
         **sql_params(Thresholds.of(settings_row)), **{f"r{g}": rate for g, rate in rates.items()},
     }
     with connection.cursor() as cur:
+        # The planner's estimates over these aggregates are large enough to trigger JIT compilation,
+        # which costs seconds and saves nothing here.
+        cur.execute("SET LOCAL jit = off")
         cur.execute(_snapshot_sql(), params)
 
     totals = _totals(run, rates)
@@ -119,6 +153,7 @@ def period_classify(*, fund: Fund, period_end: date, classified_by=None, reclass
     if entry is not None and run.journal_entry_id is None:
         run.journal_entry = entry
     run.classified_at = timezone.now()
+    run.ledger_high_water, run.restructure_high_water, run.settings_high_water = _high_water(fund)
     run.save()
     return run
 

@@ -186,6 +186,9 @@ def test_classification_and_provisioning_post_the_change_once(portfolio):
 
     again = period_classify(fund=fund, period_end=JUNE)  # running it twice posts once
     assert again.pk == run.pk and again.change == 5_320_000
+    assert again.classified_at == run.classified_at  # nothing new since: the run is reused, not recomputed
+    refreshed = period_classify(fund=fund, period_end=JUNE, refresh=True)  # recomputed on demand: still nothing to post
+    assert refreshed.classified_at > run.classified_at and refreshed.change == 5_320_000
     assert JournalEntry.objects.filter(fund=fund, kind="provision").count() == 2  # May's and June's
     assert ClassificationSnapshot.objects.filter(run=run).count() == 10
 
