@@ -127,13 +127,13 @@ def main():
 
     if os.environ.get("EXPLAIN"):
         from compliance.classification import Thresholds, group_sql, sql_params
-        from compliance.portfolio_sql import PORTFOLIO_AS_OF
+        from compliance.portfolio_sql import portfolio_as_of
         from loanfund.selectors.fund import fund_settings_as_of
 
         params = {"fund": fund.pk, "as_of": AS_OF, **sql_params(Thresholds.of(fund_settings_as_of(fund=fund, on=AS_OF)))}
         with connection.cursor() as cur:
             cur.execute("SET jit = off")
-            cur.execute(f"EXPLAIN (ANALYZE, BUFFERS) SELECT p.*, {group_sql('p.days_past_due', 'p.restructure_count')} FROM ({PORTFOLIO_AS_OF}) p",
+            cur.execute(f"EXPLAIN (ANALYZE, BUFFERS) SELECT p.*, {group_sql('p.days_past_due', 'p.restructure_count')} FROM ({portfolio_as_of()}) p",
                         params)
             print("\n".join(r[0] for r in cur.fetchall()))
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

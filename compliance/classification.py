@@ -22,7 +22,7 @@ NPL_GROUPS = (3, 4, 5)
 classify = classification_group
 
 
-def group_sql(dpd: str, restructures: str) -> str:
+def group_sql(dpd: str, restructures: str, vendor: str = "postgresql") -> str:
     """The same rule as an SQL expression over two column expressions, with named parameters
     %(g2)s..%(g5)s for the thresholds (see `sql_params`)."""
     by_days = (f"CASE WHEN {dpd} >= %(g5)s THEN 5 WHEN {dpd} >= %(g4)s THEN 4 WHEN {dpd} >= %(g3)s THEN 3 "
@@ -33,7 +33,8 @@ def group_sql(dpd: str, restructures: str) -> str:
         f"WHEN {restructures} = 2 THEN CASE WHEN {dpd} <= 0 THEN 4 ELSE 5 END "
         f"ELSE 5 END"
     )
-    return f"GREATEST({by_days}, {by_restructuring})"
+    greatest = "GREATEST" if vendor == "postgresql" else "MAX"  # SQLite (the demo): scalar max()
+    return f"{greatest}({by_days}, {by_restructuring})"
 
 
 def sql_params(t: Thresholds) -> dict[str, int]:

@@ -2,7 +2,7 @@
 past due and restructure count, computed from servicing's dated, append-only rows (docs/servicing.md).
 
 Nothing here loops over loans in Python: the month-end run is one INSERT … SELECT built on
-`PORTFOLIO_AS_OF`, and every report figure is a GROUP BY over its snapshot or over ledger lines.
+`portfolio_as_of()`, and every report figure is a GROUP BY over its snapshot or over ledger lines.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from loanfund import chart
 
 # Parameters: %(fund)s, %(as_of)s. Columns: loan_id, member_id, branch_id, product_id,
 # household_status, principal_outstanding, savings_held, days_past_due, restructure_count.
-PORTFOLIO_AS_OF = f"""
+_PORTFOLIO_AS_OF = f"""
 WITH open_loans AS (
     SELECT l.id AS loan_id, l.member_id, m.branch_id, pv.product_id, m.household_status
       FROM repayments_loan l
@@ -58,11 +58,19 @@ restructures AS (
 )
 SELECT o.loan_id, o.member_id, o.branch_id, o.product_id, o.household_status,
        b.principal AS principal_outstanding,
-       GREATEST(COALESCE(b.savings, 0), 0) AS savings_held,
-       COALESCE(%(as_of)s::date - u.due_on, 0) AS days_past_due,
+       {{greatest}}(COALESCE(b.savings, 0), 0) AS savings_held,
+       COALESCE({{days_past_due}}, 0) AS days_past_due,
        COALESCE(r.n, 0) AS restructure_count
   FROM open_loans o
   JOIN balances b ON b.loan_id = o.loan_id AND b.principal > 0
   LEFT JOIN oldest_unpaid u ON u.loan_id = o.loan_id
   LEFT JOIN restructures r ON r.loan_id = o.loan_id
 """
+
+
+def portfolio_as_of(vendor: str = "postgresql") -> str:
+    """The statement for the connection's database: PostgreSQL in production and tests; SQLite only
+    for the embedded demo (date arithmetic and GREATEST spelled its way)."""
+    if vendor == "postgresql":
+        return _PORTFOLIO_AS_OF.format(greatest="GREATEST", days_past_due="%(as_of)s::date - u.due_on")
+    return _PORTFOLIO_AS_OF.format(greatest="MAX", days_past_due="CAST(julianday(%(as_of)s) - julianday(u.due_on) AS INTEGER)")

@@ -52,7 +52,7 @@ def _rows(sql: str, params) -> list[tuple]:
 def _dicts(sql: str, params) -> list[dict]:
     with connection.cursor() as cur:
         cur.execute(sql, params)
-        names = [c.name for c in cur.description]
+        names = [c[0] for c in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
@@ -208,8 +208,8 @@ def compute_figures(*, fund: Fund, period: Period, run: ProvisionRun, settings_r
 def exposure_breaches(*, run: ProvisionRun, cap: Decimal) -> list[dict]:
     """Every member whose outstanding principal at the period end is over the cap, named."""
     return _dicts("""
-        SELECT m.national_id, m.full_name, b.code AS branch, s.outstanding, %(cap)s::numeric AS cap,
-               s.outstanding - %(cap)s::numeric AS excess
+        SELECT m.national_id, m.full_name, b.code AS branch, s.outstanding, CAST(%(cap)s AS NUMERIC) AS cap,
+               s.outstanding - CAST(%(cap)s AS NUMERIC) AS excess
           FROM (SELECT member_id, SUM(principal_outstanding) AS outstanding
                   FROM compliance_classificationsnapshot WHERE run_id = %(run)s
                  GROUP BY member_id HAVING SUM(principal_outstanding) > %(cap)s) s

@@ -18,7 +18,7 @@ from django.utils import timezone
 from compliance.classification import Thresholds, group_sql, sql_params
 from compliance.models import ClassificationSnapshot, ProvisionRun
 from compliance.periods import previous_month_end
-from compliance.portfolio_sql import PORTFOLIO_AS_OF
+from compliance.portfolio_sql import portfolio_as_of
 from loanfund import chart
 from loanfund.models import Fund
 from loanfund.selectors.fund import fund_settings_as_of
@@ -35,15 +35,16 @@ SELECT %(run)s, %(fund)s, %(as_of)s, c.loan_id, c.member_id, c.branch_id, c.prod
        c.deducted, 'VND', c.rate, ROUND((c.principal_outstanding - c.deducted) * c.rate, 0), 'VND'
   FROM (
     SELECT g.*,
-           CASE WHEN %(deduct)s THEN LEAST(g.savings_held, g.principal_outstanding) ELSE 0 END AS deducted,
-           CASE g.grp WHEN 1 THEN %(r1)s WHEN 2 THEN %(r2)s WHEN 3 THEN %(r3)s WHEN 4 THEN %(r4)s ELSE %(r5)s END::numeric AS rate
+           CASE WHEN %(deduct)s THEN {least}(g.savings_held, g.principal_outstanding) ELSE 0 END AS deducted,
+           CAST(CASE g.grp WHEN 1 THEN %(r1)s WHEN 2 THEN %(r2)s WHEN 3 THEN %(r3)s WHEN 4 THEN %(r4)s ELSE %(r5)s END AS NUMERIC) AS rate
       FROM (SELECT p.*, {group} AS grp FROM ({portfolio}) p) g
   ) c
 """
 
 
-def _snapshot_sql() -> str:
-    return _SNAPSHOT_INSERT.format(group=group_sql("p.days_past_due", "p.restructure_count"), portfolio=PORTFOLIO_AS_OF)
+def _snapshot_sql(vendor: str) -> str:
+    return _SNAPSHOT_INSERT.format(group=group_sql("p.days_past_due", "p.restructure_count", vendor), portfolio=portfolio_as_of(vendor),
+                                   least="LEAST" if vendor == "postgresql" else "MIN")
 
 
 def _totals(run: ProvisionRun, rates: dict[int, Decimal]) -> dict:
@@ -126,8 +127,9 @@ def period_classify(*, fund: Fund, period_end: date, classified_by=None, reclass
     with connection.cursor() as cur:
         # The planner's estimates over these aggregates are large enough to trigger JIT compilation,
         # which costs seconds and saves nothing here.
-        cur.execute("SET LOCAL jit = off")
-        cur.execute(_snapshot_sql(), params)
+        if connection.vendor == "postgresql":
+            cur.execute("SET LOCAL jit = off")
+        cur.execute(_snapshot_sql(connection.vendor), params)
 
     totals = _totals(run, rates)
     total_required = sum((Decimal(t["provision"]) for t in totals.values()), Decimal(0))

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from borrowers.demo import DEMO_MEMBER_USERNAME, seed_members
+from compliance.demo import seed_reports
 from loanfund.demo import DEMO_PASSWORD, seed_fund
 from loanfund.models import Fund
 from loanfund.origination.demo import seed_origination
@@ -20,6 +21,7 @@ class Command(BaseCommand):
                 people = seed_members(fund=fund, password=DEMO_PASSWORD)
                 applications = seed_origination(fund=fund, users=users, members=people["members"])
                 seed_servicing(fund=fund, users=users, approved=applications["approved"])
+                seed_reports(fund, users)  # last month classified, its two monthly reports ready
             self.stdout.write(self.style.SUCCESS(f"Seeded demo fund {fund.code}."))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for role in ("officer", "approver", "accountant", "director", "auditor"):
