@@ -5,6 +5,8 @@ import io
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from borrowers.models import Member
 from tests.foundation.test_api_core import assert_error
@@ -130,3 +132,36 @@ def test_unreadable_files_get_400_never_500(api, staff, content, name, code):
 
 def test_import_needs_a_file(api, staff):
     assert_error(api(staff.officer).post("/api/v1/members/import/", {}, format="multipart"), 400, "required", "file")
+
+
+_funds = iter(range(10_000))
+
+
+@pytest.mark.django_db
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(incomes=st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=12),
+       names=st.lists(st.text(alphabet="aăâbdđeêghiklmnoôơpqrstuưvxyÀÁẠẢÃàáạảãệỗ ", min_size=1, max_size=20).map(str.strip)
+                      .filter(bool), min_size=12, max_size=12),
+       changed=st.sets(st.integers(min_value=0, max_value=11)))
+def test_import_counts_are_exact_and_reimport_is_a_no_op(api, incomes, names, changed):
+    """Any valid file: first import creates every row; the same file again changes nothing; a file
+    with k rows edited updates exactly k and leaves the rest unchanged."""
+    from borrowers.services import branch_create
+    from loanfund.services.fund import fund_create, staff_user_create
+
+    fund = fund_create(code=f"imp{next(_funds)}", name="Import property")
+    branch_create(fund=fund, code="CD-MAY10", name="CĐCS")
+    officer = staff_user_create(fund=fund, username=f"{fund.code}-officer", password="x" * 12, role_names=["officer"])
+    data = rows(len(incomes))
+    for row, income, name in zip(data, incomes, names, strict=False):
+        row[7], row[1] = str(income), name
+    assert upload(api, officer, as_csv(data)).json() == {"total": len(data), "created": len(data), "updated": 0, "unchanged": 0}
+    history = Member.history.filter(fund=fund).count()
+    assert upload(api, officer, as_xlsx(data)).json() == {"total": len(data), "created": 0, "updated": 0, "unchanged": len(data)}
+    assert Member.history.filter(fund=fund).count() == history
+    edited = {i for i in changed if i < len(data)}
+    for i in edited:
+        data[i][7] = str(int(data[i][7]) + 1)
+    assert upload(api, officer, as_csv(data)).json() == {"total": len(data), "created": 0, "updated": len(edited),
+                                                         "unchanged": len(data) - len(edited)}
+    assert sorted(m.monthly_income.amount for m in Member.objects.filter(fund=fund)) == sorted(int(r[7]) for r in data)
