@@ -281,3 +281,65 @@ def test_sbv_operations_report_from_the_template_in_every_format(portfolio):
         printed = f"{code} {template[code]['label_vi']} {template[code]['label_en']}" + (f" {pdf_print(expected)}" if expected else "")
         assert printed in text, printed
     assert "Quý 2/2025" in text and "30/06/2025" in text
+
+
+def test_a_finalised_period_stays_frozen_and_a_correction_is_a_new_version(portfolio, api, django_capture_on_commit_callbacks):
+    from django.db import InternalError, ProgrammingError, connection, transaction
+
+    from compliance.services.reports import report_finalise
+
+    staff, fund = portfolio.staff, portfolio.fund
+    generate(portfolio, "classification_provisioning", "2025-06")
+    v1 = ComplianceReport.objects.get(fund=fund, kind="classification_provisioning", period="2025-06")
+    report_finalise(report=v1, finalised_by=staff.director)
+    run1 = ProvisionRun.objects.get(pk=v1.provision_run_id)
+    assert run1.frozen
+    with pytest.raises((InternalError, ProgrammingError)), transaction.atomic(), connection.cursor() as cur:
+        cur.execute("DELETE FROM compliance_classificationsnapshot WHERE run_id = %s", [run1.pk])
+    with pytest.raises((InternalError, ProgrammingError)), transaction.atomic(), connection.cursor() as cur:
+        cur.execute('UPDATE compliance_classificationsnapshot SET "group" = 1 WHERE run_id = %s', [run1.pk])
+
+    # a late payment dated in June: the frozen run does not move ...
+    repayment_post(fund=fund, loan_id=portfolio.loans["L2"].pk, amount=Decimal(4 * M), paid_on=date(2025, 6, 28), reference="LATE-2",
+                   channel="cash", posted_by=staff.officer)
+    assert period_classify(fund=fund, period_end=JUNE).pk == run1.pk
+    assert ClassificationSnapshot.objects.filter(run=run1, loan_id=portfolio.loans["L2"].pk).get().group == 3
+    # ... until the director asks for a corrected version, which reclassifies as run v2 and posts the difference only
+    with django_capture_on_commit_callbacks(execute=True):
+        r = api(staff.director).post("/api/v1/reports/", {"kind": "classification_provisioning", "period": "2025-06", "supersede": True,
+                                                         "reason": "Khoản trả nợ ngày 28/6 nhập muộn / late entry"}, format="json")
+    assert r.status_code == 202 and r.json()["version"] == 2
+    v2 = ComplianceReport.objects.get(pk=r.json()["id"])
+    assert v2.status == "ready" and v2.supersedes_id == v1.pk
+    run2 = v2.provision_run
+    assert (run2.version, run2.supersedes_id, run2.total_required.amount, run2.change) == (2, run1.pk, 10_440_000, -5_500_000)
+    assert ClassificationSnapshot.objects.filter(run=run2, loan_id=portfolio.loans["L2"].pk).get().group == 1
+    assert ClassificationSnapshot.objects.filter(run=run1).count() == 10  # the finalised figures are still there
+    [_, movement] = xlsx_sections(v2.files.get(format="xlsx").file.path)
+    assert movement[4][2] == 10_440_000 and movement[6][2] == 0  # closing held = required
+    v1.refresh_from_db()
+    assert v1.status == "finalised" and v1.provision_run_id == run1.pk
+
+
+def test_a_fund_aligns_the_sbv_rows_with_its_form_without_code(portfolio, settings, tmp_path):
+    import json
+
+    settings.COMPLIANCE_SBV_TEMPLATE_DIR = str(tmp_path)
+    (tmp_path / f"{portfolio.fund.code}.json").write_text(json.dumps({
+        "title_vi": "Báo cáo hoạt động (mẫu của Quỹ)", "title_en": "Operations report (the fund's form)",
+        "rows": [
+            {"code": "01", "label_vi": "Dư nợ", "label_en": "Outstanding", "figure": "portfolio.gross"},
+            {"code": "02", "label_vi": "Nợ nhóm 3–5", "label_en": "Groups 3–5", "figure": "portfolio.npl_principal"},
+            {"code": "03", "label_vi": "Cộng", "label_en": "Sum", "sum": ["01", "02"]},
+            {"code": "04", "label_vi": "Lãi phạt phải thu", "label_en": "Penalty receivable", "figure": "account.1332"},
+        ]}, ensure_ascii=False), encoding="utf-8")
+    files = generate(portfolio, "sbv_operations", "2025-Q2")
+    [rows] = xlsx_sections(files["xlsx"])
+    assert [(r[0], r[3]) for r in rows] == [("01", 138 * M), ("02", 41 * M), ("03", 179 * M), ("04", 0)]
+    assert "Báo cáo hoạt động (mẫu của Quỹ)".upper() in pdf_text(files["pdf"])
+
+    (tmp_path / f"{portfolio.fund.code}.json").write_text(json.dumps({"title_vi": "x", "title_en": "x", "rows": [
+        {"code": "01", "label_vi": "?", "label_en": "?", "figure": "portfolio.nonsense"}]}), encoding="utf-8")
+    report = report_request(fund=portfolio.fund, kind="sbv_operations", period="2025-Q2", enqueue=False)
+    report = report_generate(report_id=report.pk)
+    assert report.status == "failed" and "invalid_template" in report.error and "portfolio.nonsense" in report.error
