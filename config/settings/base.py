@@ -164,6 +164,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BEAT_SCHEDULE = {
+    # Approved applications past their validity expire, 00:15 Vietnamese time.
+    "expire-applications": {"task": "loanfund.origination.tasks.expire_applications", "schedule": crontab(minute=15, hour=0)},
     # Nightly close of business for yesterday, 00:30 Vietnamese time.
     "close-of-business": {"task": "repayments.tasks.close_of_business_all_funds", "schedule": crontab(minute=30, hour=0)},
     # Classification on the 1st at 01:00 for the previous month-end.

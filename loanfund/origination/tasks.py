@@ -1,7 +1,6 @@
 """Celery task: approved applications past their validity become expired (one set-based UPDATE).
 
-Not yet in the beat schedule: add {"task": "loanfund.origination.tasks.expire_applications",
-"schedule": crontab(minute=15, hour=0)} and `app.autodiscover_tasks(["loanfund.origination"])`.
+Scheduled daily at 00:15 by the beat schedule in config/settings/base.py.
 """
 
 from celery import shared_task
