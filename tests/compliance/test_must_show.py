@@ -343,3 +343,18 @@ def test_a_fund_aligns_the_sbv_rows_with_its_form_without_code(portfolio, settin
     report = report_request(fund=portfolio.fund, kind="sbv_operations", period="2025-Q2", enqueue=False)
     report = report_generate(report_id=report.pk)
     assert report.status == "failed" and "invalid_template" in report.error and "portfolio.nonsense" in report.error
+
+
+def test_a_fund_may_deduct_compulsory_savings_from_the_provision_base(portfolio):
+    from loanfund.services.fund import fund_settings_update
+
+    fund_settings_update(fund=portfolio.fund, effective_from=date(2025, 6, 1), changed_by=portfolio.staff.director,
+                         changes={"provision_rate_group1": Decimal("0.01"), "provision_deducts_savings": True})
+    run = period_classify(fund=portfolio.fund, period_end=JUNE)
+    snap = {s.loan_id: s for s in ClassificationSnapshot.objects.filter(run=run)}
+    l8, l1 = snap[portfolio.loans["L8"].pk], snap[portfolio.loans["L1"].pk]
+    # L8 holds 4 x 240,000 of compulsory savings: 1 % x (16,000,000 - 960,000) = 150,400; L1 holds none: 1 % x 7,000,000
+    assert (l8.savings_deducted.amount, l8.required_provision.amount) == (960_000, 150_400)
+    assert (l1.savings_deducted.amount, l1.required_provision.amount) == (0, 70_000)
+    # group 1 = L1 7M + L4 18M + L8 (16M - 0.96M) + L12 9M at 1 % = 490,400 on top of 15,940,000
+    assert run.total_required.amount == 15_940_000 + 490_400
