@@ -95,6 +95,11 @@ def build(n: int):
                 SELECT {loan0} + g - 1, i.schedule_version, i.number, i.due_on - (g % 365), i.principal, 'VND', i.interest, 'VND',
                        i.savings, 'VND', NULL
                   FROM repayments_installment i, generate_series(1, {n}) g WHERE i.loan_id = {t.pk}""")
+        if os.environ.get("LONG_TERMS"):  # 24 installments a loan (the field's average term is longer than 12)
+            sql(f"""INSERT INTO repayments_installment (loan_id, schedule_version, number, due_on, principal, principal_currency,
+                                                        interest, interest_currency, savings, savings_currency, superseded_on)
+                    SELECT loan_id, schedule_version, number + 12, due_on + 365, principal, 'VND', interest, 'VND', savings, 'VND', NULL
+                      FROM repayments_installment WHERE loan_id >= {loan0}""")
         # clone k paid installments' principal and interest (k = g % 7), dated on their due dates
         sql(f"""INSERT INTO repayments_allocation (fund_id, loan_id, installment_id, component, kind, amount, amount_currency,
                                                    effective_on, created_at)
