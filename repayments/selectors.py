@@ -59,6 +59,21 @@ class LoanState:
     loan: Loan
     installments: list[InstallmentState]
     accounts: dict[str, Decimal] = field(default_factory=dict)  # loan-level subledger balances (debit +)
+    penalty_later: dict[int, Decimal] = field(default_factory=dict)  # penalty accrued for days after `after`
+
+    def add_accruals(self, rows) -> None:
+        """Apply (loan, installment, account, amount) accrual deltas not yet posted, in memory."""
+        by_id = {i.id: i for i in self.installments}
+        for _, inst_id, account, amount in rows:
+            amount = Decimal(amount)
+            self.accounts[account] = self.accounts.get(account, ZERO) + amount
+            inst = by_id[inst_id]
+            if account == chart.MEMO_OVERDUE_PENALTY:
+                inst.penalty_balance += amount
+            elif account == chart.INTEREST_RECEIVABLE:
+                inst.interest_receivable += amount
+            elif account == chart.MEMO_OVERDUE_INTEREST:
+                inst.interest_memo += amount
 
     @property
     def principal_outstanding(self) -> Decimal:
@@ -73,8 +88,9 @@ class LoanState:
         return (as_of - min(late)).days if late else 0
 
 
-def loan_state(loan: Loan) -> LoanState:
-    """The loan's installments with what settled them, and its subledger balances: two queries."""
+def loan_state(loan: Loan, *, after: date | None = None) -> LoanState:
+    """The loan's installments with what settled them, and its subledger balances: two queries.
+    With `after`: also the penalty accrued for days after that date, per installment."""
     rows = (
         Installment.objects.filter(loan=loan)
         .annotate(
@@ -90,8 +106,15 @@ def loan_state(loan: Loan) -> LoanState:
     installments = [InstallmentState(*row[:8], *(Decimal(v) for v in row[8:])) for row in rows]
     by_id = {i.id: i for i in installments}
     accounts: dict[str, Decimal] = defaultdict(Decimal)
-    for inst_id, account, total in LoanLedgerLine.objects.filter(loan=loan).values_list("installment_id", "account").annotate(t=Sum("amount")):
+    # Accruals posted for later days (positive lines: a mirrored reversal dated later is not one).
+    later_filter = Q(kind="penalty_accrual", entry_date__gt=after, amount__gt=0) if after is not None else Q(pk__in=[])
+    penalty_later: dict[int, Decimal] = {}
+    lines = (LoanLedgerLine.objects.filter(loan=loan).values_list("installment_id", "account")
+             .annotate(t=Sum("amount"), later=Coalesce(Sum("amount", filter=later_filter), _Z)))
+    for inst_id, account, total, later in lines:
         total = Decimal(total)
+        if later:
+            penalty_later[inst_id] = penalty_later.get(inst_id, ZERO) + Decimal(later)
         accounts[account] += total
         inst = by_id.get(inst_id)
         if inst is None:
@@ -102,7 +125,7 @@ def loan_state(loan: Loan) -> LoanState:
             inst.interest_receivable += total
         elif account == chart.MEMO_OVERDUE_INTEREST:
             inst.interest_memo += total
-    return LoanState(loan, installments, dict(accounts))
+    return LoanState(loan, installments, dict(accounts), penalty_later)
 
 
 def pending_penalty(loan: Loan, as_of: date) -> dict[int, Decimal]:
@@ -120,7 +143,7 @@ def penalty_adjustments(loan: Loan, as_of: date) -> dict[int, Decimal]:
 
 def penalty_accrued_after(loan: Loan, as_of: date) -> dict[int, Decimal]:
     """Penalty accrued for days after `as_of` (a back-dated payment does not owe it yet)."""
-    rows = (LoanLedgerLine.objects.filter(loan=loan, kind="penalty_accrual", entry_date__gt=as_of)
+    rows = (LoanLedgerLine.objects.filter(loan=loan, kind="penalty_accrual", entry_date__gt=as_of, amount__gt=0)
             .values_list("installment_id").annotate(t=Sum("amount")).values_list("installment_id", "t"))
     return {inst: Decimal(total) for inst, total in rows if total}
 

@@ -65,7 +65,7 @@ def days_past_due_select(*, fund_id: int, as_of: date, loan_id: int | None = Non
     """
 
 
-def interest_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = None, overdue: bool | None = None) -> str:
+def interest_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = None, overdue: bool | str | None = None) -> str:
     """Interest of installments falling due: accrued as income for current loans, to the memo account
     for overdue ones (Circular 37/2019). Delta = unpaid interest - what is already accrued and not
     collected for the installment, so a re-run posts nothing and a reversal re-accrues.
@@ -75,8 +75,9 @@ def interest_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = 
     """
     d = lit(as_of)
     due = f"i.due_on <= {d}" if loan_id is not None else f"i.due_on = {d}"
-    if overdue is None:
-        account = f"CASE WHEN l.days_past_due > 0 THEN '{chart.MEMO_OVERDUE_INTEREST}' ELSE '{chart.INTEREST_RECEIVABLE}' END"
+    if overdue is None or isinstance(overdue, str):
+        condition = overdue or "l.days_past_due > 0"
+        account = f"CASE WHEN {condition} THEN '{chart.MEMO_OVERDUE_INTEREST}' ELSE '{chart.INTEREST_RECEIVABLE}' END"
     else:
         account = f"'{chart.MEMO_OVERDUE_INTEREST if overdue else chart.INTEREST_RECEIVABLE}'"
     return f"""
@@ -116,7 +117,7 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = N
                    COALESCE((SELECT SUM(s.amount) FROM repayments_loanledgerline s
                              WHERE s.installment_id = i.id AND s.kind = 'penalty_accrual'), 0) AS accrued,
                    (SELECT MAX(s.entry_date) FROM repayments_loanledgerline s
-                     WHERE s.installment_id = i.id AND s.kind = 'penalty_accrual') AS last_on
+                     WHERE s.installment_id = i.id AND s.kind = 'penalty_accrual' AND s.amount > 0) AS last_on
             FROM repayments_installment i
             JOIN repayments_loan l ON l.id = i.loan_id
             LEFT JOIN repayments_allocation a ON a.installment_id = i.id AND a.component = 'principal' AND a.effective_on <= {d}
@@ -125,6 +126,15 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = N
             HAVING i.principal - COALESCE(SUM(CASE WHEN a.effective_on < {d} THEN a.amount ELSE 0 END), 0) > 0
         ) x WHERE x.target <> x.accrued AND (x.last_on IS NULL OR x.last_on <= {d})
     """
+
+
+def loan_catch_up_select(*, fund_id: int, as_of: date, loan_id: int) -> str:
+    """One statement for one loan: the interest fallen due by `as_of` (memo if the loan is overdue
+    as of that day) and the penalty through `as_of`, not yet accrued."""
+    dpd = days_past_due_select(fund_id=fund_id, as_of=as_of, loan_id=loan_id)
+    interest = interest_accrual_select(fund_id=fund_id, as_of=as_of, loan_id=loan_id, overdue=f"COALESCE((SELECT MAX(dpd) FROM ({dpd}) d), 0) > 0")
+    penalty = penalty_accrual_select(fund_id=fund_id, as_of=as_of, loan_id=loan_id)
+    return f"{interest} UNION ALL {penalty}"
 
 
 def fetch(sql: str, params=None) -> list[tuple]:

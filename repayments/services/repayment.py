@@ -26,7 +26,7 @@ from ..allocation import Line, allocate
 from ..models import Allocation, Installment, Loan, Prepayment, Repayment
 from ..posting import LoanEntry, subledger_mirror
 from ..schedule import reamortize
-from ..selectors import ZERO, LoanState, dues_as_of, loan_state, payoff_amount, penalty_accrued_after
+from ..selectors import ZERO, LoanState, dues_as_of, loan_state, payoff_amount
 
 CHANNEL_ACCOUNT = {Repayment.Channel.CASH: chart.CASH, Repayment.Channel.BANK_TRANSFER: chart.BANK,
                    Repayment.Channel.PAYROLL_DEDUCTION: chart.BANK}
@@ -48,19 +48,30 @@ def lock_loan(*, fund: Fund, loan_id: int) -> Loan:
 # ------------------------------------------------------------------------------------------------
 
 
+def accrual_lines(loan: Loan, entry: LoanEntry, *, as_of: date, penalty: bool = True) -> list[tuple]:
+    """Add to `entry` the interest fallen due and the penalty through `as_of` not yet accrued for
+    this loan (one query); returns the (loan, installment, account, amount) rows."""
+    if penalty:
+        rows = sql.fetch(sql.loan_catch_up_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk))
+    else:
+        dpd_rows = sql.fetch(sql.days_past_due_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk))
+        rows = sql.fetch(sql.interest_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk,
+                                                     overdue=bool(dpd_rows and dpd_rows[0][1] > 0)))
+    for _, inst, account, amount in rows:
+        if account == chart.MEMO_OVERDUE_PENALTY:
+            entry.signed(account, Decimal(amount), contra=chart.MEMO_CONTRA, installment_id=inst, kind="penalty_accrual")
+        else:
+            contra = chart.INTEREST_INCOME if account == chart.INTEREST_RECEIVABLE else chart.MEMO_CONTRA
+            entry.signed(account, Decimal(amount), contra=contra, installment_id=inst, kind="interest_accrual")
+    return rows
+
+
 def accrue_loan(loan: Loan, *, as_of: date, on: date, created_by=None, penalty: bool = True) -> JournalEntry | None:
     """Post the interest fallen due and the penalty through `as_of` not yet accrued for this loan."""
     if not loan.is_open:
         return None
-    dpd_rows = sql.fetch(sql.days_past_due_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk))
-    overdue = bool(dpd_rows and dpd_rows[0][1] > 0)
     entry = LoanEntry(loan)
-    for _, inst, account, amount in sql.fetch(sql.interest_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk, overdue=overdue)):
-        contra = chart.INTEREST_INCOME if account == chart.INTEREST_RECEIVABLE else chart.MEMO_CONTRA
-        entry.signed(account, Decimal(amount), contra=contra, installment_id=inst, kind="interest_accrual")
-    for _, inst, account, amount in (sql.fetch(sql.penalty_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk))
-                                     if penalty else ()):
-        entry.signed(account, Decimal(amount), contra=chart.MEMO_CONTRA, installment_id=inst, kind="penalty_accrual")
+    accrual_lines(loan, entry, as_of=as_of, penalty=penalty)
     return entry.post(entry_date=on, kind="accrual", source_type="loan", source_id=loan.pk, created_by=created_by)
 
 
@@ -75,9 +86,13 @@ def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> list[Al
         return _apply_recovery(loan, repayment, amount, on=on, created_by=created_by)
     if not loan.is_open:
         raise InvalidState(f"The loan is {loan.status}: it takes no repayment.")
-    accrue_loan(loan, as_of=repayment.paid_on, on=on, created_by=created_by)
-    state = loan_state(loan)
-    later_penalty = {inst: -amount for inst, amount in penalty_accrued_after(loan, repayment.paid_on).items()}
+    # The catch-up accruals and the repayment are one journal entry (fewer round trips); undoing the
+    # repayment undoes them too, and the next catch-up (replay, reversal, close of business) redoes them.
+    entry = LoanEntry(loan)
+    accrued = accrual_lines(loan, entry, as_of=repayment.paid_on)
+    state = loan_state(loan, after=repayment.paid_on)
+    state.add_accruals(accrued)
+    later_penalty = {inst: -amount for inst, amount in state.penalty_later.items()}
     payoff = payoff_amount(state, repayment.paid_on, later_penalty)["total"]
     if amount > payoff:
         raise DomainError("amount_exceeds_payoff", f"{amount} đồng is more than the {payoff} đồng that closes the loan on {repayment.paid_on}.",
@@ -101,7 +116,6 @@ def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> list[Al
         raise DomainError("amount_exceeds_payoff", "Nothing left to allocate to.", attr="amount", status=400)
 
     by_id = {i.id: i for i in state.installments}
-    entry = LoanEntry(loan)
     entry.dr(CHANNEL_ACCOUNT[repayment.channel], amount)
     principal = sum((ln.amount for ln in lines if ln.component == "principal"), ZERO)
     from_overdue = min(principal, max(state.accounts.get(chart.LOANS_OVERDUE, ZERO), ZERO))
@@ -308,4 +322,6 @@ def repayment_reverse(*, fund: Fund, loan_id: int, repayment_id: int, reason: st
     repayment.save(update_fields=["status", "reversed_on", "reversal_reason", "reversed_by"])
     for r in later:
         _apply(loan, r, on=max(r.paid_on, effective), created_by=reversed_by)
+    # The reversed repayment's entry carried catch-up accruals: accrue again what is due anyway.
+    accrue_loan(loan, as_of=max([repayment.paid_on] + [r.paid_on for r in later]), on=effective, created_by=reversed_by)
     return repayment
