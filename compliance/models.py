@@ -59,6 +59,11 @@ class ProvisionRun(models.Model):
     def __str__(self):
         return f"{self.fund.code} {self.period_end} v{self.version}"
 
+    def save(self, *args, **kwargs):
+        if self.pk and ProvisionRun.objects.filter(pk=self.pk, frozen=True).exists():
+            raise ReportFinalisedError(f"Provisioning run {self.pk} is frozen by a finalised report.")
+        super().save(*args, **kwargs)
+
 
 class ClassificationSnapshot(models.Model):
     """One loan's classification at a month-end, written set-based by one INSERT … SELECT.

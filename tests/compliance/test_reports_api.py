@@ -89,6 +89,8 @@ def test_finalised_report_never_changes(staff, api, fund, django_capture_on_comm
         report.save()
     with pytest.raises(ReportFinalisedError):
         report.files.first().save()
+    with pytest.raises(ReportFinalisedError):
+        report.provision_run.save()
     for sql in ("UPDATE compliance_compliancereport SET progress = 1 WHERE id = %s",
                 "DELETE FROM compliance_reportfile WHERE report_id = %s",
                 "UPDATE compliance_provisionrun SET loans = 99 WHERE id = (SELECT provision_run_id FROM compliance_compliancereport WHERE id = %s)"):
