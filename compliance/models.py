@@ -97,6 +97,33 @@ class ClassificationSnapshot(models.Model):
         indexes = [models.Index(fields=["fund", "period_end"], name="snapshot_fund_period_idx")]
 
 
+class LedgerMonth(models.Model):
+    """Debits and credits of one account in one calendar month (a cache of the journal lines).
+
+    Balances at a month-end and movements over a period become sums over a few hundred rows instead
+    of a scan of every journal line since inception. `compliance.services.ledger_months.refresh`
+    keeps it current: months touched by journal entries written since the last refresh (found by a
+    primary-key range) are recomputed; months after the cached range are added.
+    """
+
+    fund = models.ForeignKey("loanfund.Fund", on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(help_text="first day of the month")
+    account_code = models.CharField(max_length=20)
+    debit = money_field(default=0)
+    credit = money_field(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["fund", "month", "account_code", "debit_currency"], name="ledgermonth_unique")]
+        indexes = [models.Index(fields=["fund", "month"], name="ledgermonth_fund_month_idx")]
+
+
+class LedgerMonthState(models.Model):
+    fund = models.OneToOneField("loanfund.Fund", on_delete=models.PROTECT, related_name="+")
+    through = models.DateField(null=True, blank=True, help_text="first day of the last cached month")
+    high_water = models.BigIntegerField(default=0, help_text="journal entries with a higher id were not seen yet")
+    refreshed_at = models.DateTimeField(auto_now=True)
+
+
 class ComplianceReport(models.Model):
     class Kind(models.TextChoices):
         MONTHLY_PORTFOLIO = "monthly_portfolio", "Monthly portfolio report"

@@ -57,28 +57,18 @@ def _dicts(sql: str, params) -> list[dict]:
 
 
 def ledger_balances(*, fund: Fund, dates: list[date], start: date, end: date) -> tuple[list[dict[str, Decimal]], dict[str, Decimal]]:
-    """Balances (in each account's normal direction) at each of `dates`, and each account's
-    movement over [start, end], in ONE scan of the fund's journal lines."""
-    cols = ", ".join(f"SUM(CASE WHEN l.side = 'D' THEN l.amount ELSE -l.amount END) FILTER (WHERE e.entry_date <= %(d{i})s)"
-                     for i in range(len(dates)))
-    params = {f"d{i}": d for i, d in enumerate(dates)} | {"fund": fund.pk, "start": start, "end": end,
-                                                           "last": max([*dates, end])}
-    rows = _rows(f"""
-        SELECT a.code, a.normal_side, {cols},
-               SUM(CASE WHEN l.side = 'D' THEN l.amount ELSE -l.amount END) FILTER (WHERE e.entry_date BETWEEN %(start)s AND %(end)s)
-          FROM loanfund_journalline l
-          JOIN loanfund_journalentry e ON e.id = l.entry_id
-          JOIN loanfund_account a ON a.id = l.account_id
-         WHERE e.fund_id = %(fund)s AND e.entry_date <= %(last)s
-         GROUP BY a.code, a.normal_side""", params)
-    balances: list[dict[str, Decimal]] = [{} for _ in dates]
-    movement: dict[str, Decimal] = {}
-    for code, side, *values in rows:
-        sign = 1 if side == "D" else -1
-        for i, value in enumerate(values[:-1]):
-            balances[i][code] = sign * Decimal(value or 0)
-        movement[code] = sign * Decimal(values[-1] or 0)
-    return balances, movement
+    """Balances (in each account's normal direction) at each of `dates` (month-ends), and each
+    account's movement over the whole months [start, end], from the monthly totals cache."""
+    from compliance.services.ledger_months import balances_and_movement
+    from loanfund.models import Account
+
+    raw_balances, raw_movement = balances_and_movement(fund=fund, dates=dates, start=start, end=end)
+    sides = dict(Account.objects.filter(fund=fund).values_list("code", "normal_side"))
+
+    def normal(book: dict[str, Decimal]) -> dict[str, Decimal]:
+        return {code: (value if sides.get(code) == "D" else -value) for code, value in book.items()}
+
+    return [normal(b) for b in raw_balances], normal(raw_movement)
 
 
 def _sum(book: dict[str, Decimal], *codes: str) -> Decimal:

@@ -358,3 +358,27 @@ def test_a_fund_may_deduct_compulsory_savings_from_the_provision_base(portfolio)
     assert (l1.savings_deducted.amount, l1.required_provision.amount) == (0, 70_000)
     # group 1 = L1 7M + L4 18M + L8 (16M - 0.96M) + L12 9M at 1 % = 490,400 on top of 15,940,000
     assert run.total_required.amount == 15_940_000 + 490_400
+
+
+def test_monthly_ledger_totals_equal_the_trial_balance_even_after_back_dated_entries(portfolio):
+    from compliance.periods import month_end
+    from compliance.services.ledger_months import balances_and_movement
+    from loanfund.selectors.ledger import trial_balance
+    from loanfund.services.ledger import credit, debit, journal_entry_post
+
+    fund = portfolio.fund
+    ends = [month_end(2024, m) for m in (9, 10, 11, 12)] + [month_end(2025, m) for m in range(1, 7)]
+
+    def assert_equal_to_trial_balance():
+        balances, _ = balances_and_movement(fund=fund, dates=ends, start=date(2025, 1, 1), end=JUNE)
+        for d, book in zip(ends, balances, strict=True):
+            expected = {a["code"]: a["debit"] - a["credit"] for a in trial_balance(fund=fund, as_of=d)["accounts"]
+                        if a["debit"] or a["credit"]}
+            assert {c: v for c, v in book.items() if v or c in expected} == expected, d
+
+    assert_equal_to_trial_balance()
+    journal_entry_post(fund=fund, entry_date=date(2025, 3, 15), kind="operating_expense", memo="back-dated",
+                       lines=[debit(chart.OPERATING_EXPENSE, Decimal(250_000)), credit(chart.CASH, Decimal(250_000))])
+    assert_equal_to_trial_balance()  # the March entry written today reaches March and every month after
+    _, march = balances_and_movement(fund=fund, dates=[date(2025, 2, 28)], start=date(2025, 3, 1), end=date(2025, 3, 31))
+    assert march[chart.OPERATING_EXPENSE] == 250_000
