@@ -166,3 +166,18 @@ def test_demo_seed_generates_last_months_reports_once(fund, staff):
     assert [r.status for r in first] == ["ready", "ready"]
     again = seed_reports(fund, {"accountant": staff.accountant})
     assert [r.pk for r in again] == [r.pk for r in first] and ComplianceReport.objects.filter(fund=fund).count() == 2
+
+
+def test_list_filters_and_download_headers(staff, api, django_capture_on_commit_callbacks):
+    client = api(staff.accountant)
+    monthly = request_report(client, django_capture_on_commit_callbacks).json()["id"]
+    request_report(client, django_capture_on_commit_callbacks, kind="sbv_operations", period="2025-Q1")
+    listed = api(staff.auditor).get("/api/v1/reports/?kind=monthly_portfolio").json()
+    assert listed["count"] == 1 and listed["results"][0]["id"] == monthly
+    assert api(staff.auditor).get("/api/v1/reports/?status=ready").json()["count"] == 2
+    report = api(staff.auditor).get(f"/api/v1/reports/{monthly}/").json()
+    for f in report["files"]:
+        r = api(staff.auditor).get(f["url"])
+        assert r["X-Checksum-SHA256"] == f["sha256"]
+        assert f"monthly_portfolio-2025-03-v1.{f['format']}" in r["Content-Disposition"]
+    assert api(staff.auditor).get(f"/api/v1/reports/{monthly}/files/docx/").status_code == 404
