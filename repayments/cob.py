@@ -137,6 +137,18 @@ def stage_penalty(fund: Fund, as_of: date) -> dict:
     return result
 
 
+def _fault_injection_pause(stage: str) -> None:
+    """Crash tests with a real worker: REPAYMENTS_COB_PAUSE_AFTER="aging:30" sleeps 30 s after
+    that stage has committed, so the test can kill the worker there. Unset in every deployment."""
+    import os
+
+    setting = os.environ.get("REPAYMENTS_COB_PAUSE_AFTER", "")
+    if setting.partition(":")[0] == stage:
+        import time
+
+        time.sleep(float(setting.partition(":")[2] or 30))
+
+
 STAGE_FUNCTIONS = {"aging": stage_aging, "interest": stage_interest, "penalty": stage_penalty}
 
 
@@ -163,5 +175,6 @@ def close_of_business(*, fund: Fund, as_of: date, progress: Callable[[str, int],
             progress(stage, int(100 * (index + 1) / (len(STAGES) + 1)))
         if after_stage_hook:
             after_stage_hook(stage)
+        _fault_injection_pause(stage)
     CloseOfBusinessRun.objects.filter(pk=run.pk).update(stage="done", result=results, finished_at=timezone.now())
     return {"as_of": as_of.isoformat(), "stage": "done", **results}
