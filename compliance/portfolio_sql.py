@@ -38,6 +38,7 @@ paid AS (
            SUM(a.amount) FILTER (WHERE a.component = 'interest') AS interest_paid
       FROM repayments_allocation a
      WHERE a.fund_id = %(fund)s AND a.effective_on <= %(as_of)s AND a.installment_id IS NOT NULL
+       AND a.component IN ('principal', 'interest')  -- servicing's covering partial index
      GROUP BY a.installment_id
 ),
 oldest_unpaid AS (
