@@ -57,7 +57,7 @@ def days_past_due_select(*, fund_id: int, as_of: date, loan_id: int | None = Non
                    SUM(CASE WHEN a.component = 'interest' THEN a.amount ELSE 0 END) AS interest_paid
             FROM repayments_allocation a
             WHERE a.fund_id = {int(fund_id)} AND a.effective_on <= {d} AND a.installment_id IS NOT NULL
-              AND a.component IN ('principal', 'interest')  -- the covering partial index (migration 0003)
+              AND a.component IN ('principal', 'interest')  -- the covering partial index (migration 0004)
               {f"AND a.loan_id = {int(loan_id)}" if loan_id is not None else ""}
             GROUP BY a.installment_id
         ) p ON p.installment_id = i.id

@@ -30,5 +30,5 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("repayments", "0002_append_only_triggers")]
+    dependencies = [("repayments", "0003_loan_fillfactor")]
     operations = [migrations.RunPython(forward, backward)]
