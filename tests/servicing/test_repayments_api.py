@@ -202,3 +202,15 @@ def test_a_repayment_racing_a_reversal_loses_no_payment(staff, api, fund, make_l
     assert b.status == "posted" and Repayment.objects.get(reference="A").status == "reversed"
     assert no_locks_left()
     assert_sound(fund)
+
+
+def test_another_funds_staff_cannot_see_or_touch_the_loan(staff, api, fund, other_fund, make_staff, make_loan):
+    loan = make_loan()
+    outsider = api(make_staff(other_fund, "accountant", "officer", "director"))
+    for path in (f"/api/v1/loans/{loan.pk}/", f"/api/v1/loans/{loan.pk}/schedule/", f"/api/v1/loans/{loan.pk}/payoff-quote/",
+                 f"/api/v1/loans/{loan.pk}/repayments/"):
+        assert_error(outsider.get(path), 404, "not_found")
+    assert_error(pay(outsider, loan, 1000, "2025-01-13", "x"), 404, "not_found")
+    assert_error(outsider.post(f"/api/v1/loans/{loan.pk}/write-off/", {"reason": "x"}, format="json"), 404, "not_found")
+    assert outsider.get("/api/v1/loans/").json()["count"] == 0
+    assert not Repayment.objects.exists()
