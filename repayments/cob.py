@@ -131,7 +131,7 @@ def stage_interest(fund: Fund, as_of: date) -> dict:
 def stage_penalty(fund: Fund, as_of: date) -> dict:
     with connection.cursor() as cursor:
         _work_table(cursor)
-        cursor.execute(f"INSERT INTO {WORK} (loan_id, installment_id, account, amount) {sql.penalty_accrual_select(fund_id=fund.pk, as_of=as_of)}")
+        cursor.execute(f"INSERT INTO {WORK} (loan_id, installment_id, account, amount) {sql.penalty_accrual_select(fund_id=fund.pk, as_of=as_of, interest_rate=sql.overdue_interest_rate(fund, as_of))}")
         result = _post_work(cursor, fund=fund, as_of=as_of, kind="cob_penalty", ledger_kind="penalty_accrual", contra=CONTRA)
         cursor.execute(f"DROP TABLE IF EXISTS {WORK}")
     return result

@@ -130,7 +130,8 @@ def loan_state(loan: Loan, *, after: date | None = None) -> LoanState:
 
 def pending_penalty(loan: Loan, as_of: date) -> dict[int, Decimal]:
     """Penalty not yet accrued through `as_of`, per installment (what a catch-up would post)."""
-    rows = sql.fetch(sql.penalty_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk))
+    rows = sql.fetch(sql.penalty_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk,
+                                                interest_rate=sql.overdue_interest_rate(loan.fund, as_of)))
     return {inst: Decimal(amount) for _, inst, _, amount in rows}
 
 

@@ -10,6 +10,7 @@ that the demo's embedded SQLite runs them too.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from django.db import connection
 
@@ -96,7 +97,7 @@ def interest_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = 
     """
 
 
-def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = None) -> str:
+def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = None, interest_rate: Decimal = Decimal(0)) -> str:
     """Penalty on overdue principal: unpaid x rate x days / 365 on CUMULATIVE days, rounded when posted.
 
     For an installment due on t0 with principal P and principal settlements a_k on dates t_k, the
@@ -104,37 +105,45 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = N
     rate / 365 x (P x (D - t0) - sum a_k x (D - max(t_k, t0))), rounded half-up; the delta to post is
     that target minus what is already accrued. Only installments still unpaid at the start of D are
     looked at (paid ones have a final target), and never past a later accrual already posted.
+    With `interest_rate` (the fund's optional interest on overdue interest, off by default) the same
+    formula on the installment's unpaid interest is added before rounding.
     """
     d = lit(as_of)
+    r_i = format(Decimal(interest_rate), "f")
     candidates = "" if loan_id is not None else f"""
               AND (l.days_past_due > 0 OR EXISTS (SELECT 1 FROM repayments_allocation t
                                                   WHERE t.loan_id = l.id AND t.effective_on = {d}))"""
+    weighted = f"a.amount * {days(d, greatest('a.effective_on', 'i.due_on'))}"
     return f"""
         SELECT x.loan_id, x.installment_id, '{chart.MEMO_OVERDUE_PENALTY}' AS account, x.target - x.accrued AS amount FROM (
             SELECT i.loan_id, i.id AS installment_id,
-                   ROUND((i.principal * {days(d, 'i.due_on')}
-                          - COALESCE(SUM(a.amount * {days(d, greatest('a.effective_on', 'i.due_on'))}), 0))
-                         * l.penalty_rate / 365, 0) AS target,
+                   ROUND(((i.principal * {days(d, 'i.due_on')}
+                           - COALESCE(SUM(CASE WHEN a.component = 'principal' THEN {weighted} ELSE 0 END), 0)) * l.penalty_rate
+                          + (i.interest * {days(d, 'i.due_on')}
+                             - COALESCE(SUM(CASE WHEN a.component = 'interest' THEN {weighted} ELSE 0 END), 0)) * {r_i})
+                         / 365, 0) AS target,
                    COALESCE((SELECT SUM(s.amount) FROM repayments_loanledgerline s
                              WHERE s.installment_id = i.id AND s.kind = 'penalty_accrual'), 0) AS accrued,
                    (SELECT MAX(s.entry_date) FROM repayments_loanledgerline s
                      WHERE s.installment_id = i.id AND s.kind = 'penalty_accrual' AND s.amount > 0) AS last_on
             FROM repayments_installment i
             JOIN repayments_loan l ON l.id = i.loan_id
-            LEFT JOIN repayments_allocation a ON a.installment_id = i.id AND a.component = 'principal' AND a.effective_on <= {d}
-            WHERE l.fund_id = {int(fund_id)} AND l.status IN {OPEN} AND l.penalty_rate > 0 AND i.due_on < {d}{_loan_filter(loan_id)}{candidates}
-            GROUP BY i.loan_id, i.id, i.principal, i.due_on, l.penalty_rate
-            HAVING i.principal - COALESCE(SUM(CASE WHEN a.effective_on < {d} THEN a.amount ELSE 0 END), 0) > 0
+            LEFT JOIN repayments_allocation a ON a.installment_id = i.id AND a.component IN ('principal', 'interest') AND a.effective_on <= {d}
+            WHERE l.fund_id = {int(fund_id)} AND l.status IN {OPEN} AND (l.penalty_rate > 0 OR {r_i} > 0) AND i.due_on < {d}{_loan_filter(loan_id)}{candidates}
+            GROUP BY i.loan_id, i.id, i.principal, i.interest, i.due_on, l.penalty_rate
+            HAVING i.principal - COALESCE(SUM(CASE WHEN a.component = 'principal' AND a.effective_on < {d} THEN a.amount ELSE 0 END), 0) > 0
+                OR ({r_i} > 0
+                    AND i.interest - COALESCE(SUM(CASE WHEN a.component = 'interest' AND a.effective_on < {d} THEN a.amount ELSE 0 END), 0) > 0)
         ) x WHERE x.target <> x.accrued AND (x.last_on IS NULL OR x.last_on <= {d})
     """
 
 
-def loan_catch_up_select(*, fund_id: int, as_of: date, loan_id: int) -> str:
+def loan_catch_up_select(*, fund_id: int, as_of: date, loan_id: int, interest_rate: Decimal = Decimal(0)) -> str:
     """One statement for one loan: the interest fallen due by `as_of` (memo if the loan is overdue
     as of that day) and the penalty through `as_of`, not yet accrued."""
     dpd = days_past_due_select(fund_id=fund_id, as_of=as_of, loan_id=loan_id)
     interest = interest_accrual_select(fund_id=fund_id, as_of=as_of, loan_id=loan_id, overdue=f"COALESCE((SELECT MAX(dpd) FROM ({dpd}) d), 0) > 0")
-    penalty = penalty_accrual_select(fund_id=fund_id, as_of=as_of, loan_id=loan_id)
+    penalty = penalty_accrual_select(fund_id=fund_id, as_of=as_of, loan_id=loan_id, interest_rate=interest_rate)
     return f"{interest} UNION ALL {penalty}"
 
 
@@ -142,3 +151,11 @@ def fetch(sql: str, params=None) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def overdue_interest_rate(fund, as_of: date) -> Decimal:
+    """The fund's rate of interest on overdue interest in force that day; 0 when the option is off."""
+    from loanfund.selectors.fund import fund_settings_as_of
+
+    row = fund_settings_as_of(fund=fund, on=as_of)
+    return Decimal(row.max_interest_on_overdue_interest_rate) if row.interest_on_overdue_interest_enabled else Decimal(0)

@@ -52,7 +52,8 @@ def accrual_lines(loan: Loan, entry: LoanEntry, *, as_of: date, penalty: bool = 
     """Add to `entry` the interest fallen due and the penalty through `as_of` not yet accrued for
     this loan (one query); returns the (loan, installment, account, amount) rows."""
     if penalty:
-        rows = sql.fetch(sql.loan_catch_up_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk))
+        rows = sql.fetch(sql.loan_catch_up_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk,
+                                                  interest_rate=sql.overdue_interest_rate(loan.fund, as_of)))
     else:
         dpd_rows = sql.fetch(sql.days_past_due_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk))
         rows = sql.fetch(sql.interest_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk,

@@ -120,3 +120,26 @@ def test_a_loan_95_days_past_due_is_restructured(staff, api, fund, make_loan):
     assert loan.status == Loan.Status.RESTRUCTURED and loan.days_past_due == 0
     assert account_balance(fund=fund, code=chart.LOANS_CURRENT) == Decimal(12_000_000)
     assert_sound(fund)
+
+
+def test_optional_interest_on_overdue_interest(staff, api, fund, make_loan):
+    from loanfund.services.fund import fund_settings_update
+
+    fund_settings_update(fund=fund, effective_from=date(2025, 1, 1), changes={"interest_on_overdue_interest_enabled": True},
+                         changed_by=staff.director)
+    loan = make_loan(kind="monthly_equal", amount=12_000_000, installments=12, disbursed_on=date(2025, 1, 6))
+    for n in range(60):
+        cob.close_of_business(fund=fund, as_of=days(date(2025, 2, 6), n))
+    as_of = days(date(2025, 2, 6), 59)
+    # Per overdue installment: principal x 9.9 % + interest x 10 % (the fund's cap), cumulative days / 365, rounded once.
+    expected = sum(
+        ((i.principal.amount * Decimal("0.099") + i.interest.amount * Decimal("0.10")) * (as_of - i.due_on).days / 365).quantize(
+            Decimal(1), ROUND_HALF_UP)
+        for i in Installment.objects.filter(loan=loan, due_on__lt=as_of))
+    assert loan_balances(loan, today=as_of)["penalty_due"] == expected
+    quote = api(staff.officer).get(f"/api/v1/loans/{loan.pk}/payoff-quote/?as_of={as_of}").json()
+    post(fund, staff, loan, int(quote["total"]), as_of, "payoff")
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.CLOSED
+    assert account_balance(fund=fund, code=chart.PENALTY_INCOME) == expected
+    assert_sound(fund)
