@@ -131,3 +131,24 @@ def test_collection_sheet_is_all_or_nothing_and_idempotent_by_reference(staff, a
     assert_error(client.post("/api/v1/repayments/import/", {"file": csv_upload(over)}, format="multipart"), 400, "import_failed")
     assert Repayment.objects.count() == 2
     assert_sound(fund)
+
+
+def test_collection_sheet_in_xlsx(staff, api, fund, make_loan):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from openpyxl import Workbook
+
+    loan = make_loan()
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["National_ID", "amount", "date", "reference"])
+    sheet.append([loan.member.national_id, "230846", date(2025, 1, 13), "XL-1"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    upload = SimpleUploadedFile("sheet.xlsx", buffer.getvalue(),
+                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    r = api(staff.officer).post("/api/v1/repayments/import/", {"file": upload}, format="multipart")
+    assert r.status_code == 201, r.json()
+    repayment = Repayment.objects.get(reference="XL-1")
+    assert repayment.paid_on == date(2025, 1, 13) and repayment.channel == "payroll_deduction"
+    junk = SimpleUploadedFile("sheet.xlsx", b"not a workbook", content_type="application/octet-stream")
+    assert_error(api(staff.officer).post("/api/v1/repayments/import/", {"file": junk}, format="multipart"), 400, "invalid_file")
