@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from loanfund import chart
@@ -266,8 +267,9 @@ def _unpost(loan: Loan, repayment: Repayment, *, on: date, created_by) -> None:
 
 
 def _later(loan: Loan, paid_on: date, after_id: int | None = None) -> list[Repayment]:
-    qs = Repayment.objects.filter(loan=loan, status=Repayment.Status.POSTED).order_by("paid_on", "id")
-    return [r for r in qs if r.paid_on > paid_on or (after_id is not None and r.paid_on == paid_on and r.pk > after_id)]
+    """Posted repayments of the loan after (paid_on, after_id) in posting order: usually none."""
+    later = Q(paid_on__gt=paid_on) | (Q(paid_on=paid_on, pk__gt=after_id) if after_id is not None else Q(pk__in=[]))
+    return list(Repayment.objects.filter(later, loan=loan, status=Repayment.Status.POSTED).order_by("paid_on", "id"))
 
 
 # ------------------------------------------------------------------------------------------------
