@@ -47,7 +47,7 @@ def loan_disburse(*, fund: Fund, application_id: int, disbursed_on: date, method
     # Same lock order as origination (member, then application): concurrent disbursements of the
     # same application queue here, and the member's exposure cannot move under us.
     member = Member.objects.select_for_update().get(pk=member_id)
-    application = LoanApplication.objects.select_for_update().select_related("product_version").get(pk=application_id)
+    application = LoanApplication.objects.select_for_update(of=("self",)).select_related("product_version").get(pk=application_id)
     Fund.objects.select_for_update().get(pk=fund.pk)  # liquidity: one disbursement at a time per fund
     application_mark_disbursed(application=application, disbursed_by=disbursed_by)
     version = application.product_version

@@ -38,7 +38,8 @@ def today() -> date:
 
 
 def lock_loan(*, fund: Fund, loan_id: int) -> Loan:
-    loan = Loan.objects.select_for_update().select_related("fund", "product_version").filter(fund=fund, pk=loan_id).first()
+    # Lock the loan row only: joined fund and product rows stay free for other loans.
+    loan = Loan.objects.select_for_update(of=("self",)).select_related("fund", "product_version").filter(fund=fund, pk=loan_id).first()
     if loan is None:
         raise DomainError("not_found", "No such loan.", status=404)
     return loan
