@@ -176,6 +176,9 @@ CELERY_BEAT_SCHEDULE = {
     "quarterly-report": {"task": "compliance.tasks.quarterly_reports_all_funds", "schedule": crontab(minute=0, hour=2, day_of_month=5, month_of_year="1,4,7,10")},
 }
 
+# Memory per sort/hash for the nightly portfolio-wide statements (close of business).
+COB_WORK_MEM = env("COB_WORK_MEM", default="256MB")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
