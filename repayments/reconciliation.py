@@ -36,13 +36,23 @@ def loan_differences(fund) -> Iterator[tuple[str, Decimal, Decimal]]:
 
     # 2. Per loan: what the installments say is outstanding vs the loan's subledger.
     rows = _q(f"""
-        WITH inst AS (
-            SELECT i.loan_id, i.id, i.principal, i.interest,
-                   COALESCE((SELECT SUM(a.amount) FROM repayments_allocation a WHERE a.installment_id = i.id AND a.component = 'principal'), 0) AS p_paid,
-                   COALESCE((SELECT SUM(a.amount) FROM repayments_allocation a WHERE a.installment_id = i.id AND a.component = 'interest'), 0) AS i_paid,
-                   COALESCE((SELECT SUM(a.amount) FROM repayments_allocation a WHERE a.installment_id = i.id AND a.component = 'penalty'), 0) AS pen_paid,
-                   EXISTS (SELECT 1 FROM repayments_loanledgerline s WHERE s.installment_id = i.id AND s.kind = 'interest_accrual') AS accrued
-            FROM repayments_installment i JOIN repayments_loan l ON l.id = i.loan_id WHERE l.fund_id = %s
+        WITH paid AS (
+            -- one pass over the fund's allocations (not three correlated subqueries per installment)
+            SELECT a.installment_id,
+                   SUM(CASE WHEN a.component = 'principal' THEN a.amount ELSE 0 END) AS p_paid,
+                   SUM(CASE WHEN a.component = 'interest' THEN a.amount ELSE 0 END) AS i_paid,
+                   SUM(CASE WHEN a.component = 'penalty' THEN a.amount ELSE 0 END) AS pen_paid
+            FROM repayments_allocation a JOIN repayments_installment i ON i.id = a.installment_id
+            JOIN repayments_loan l ON l.id = i.loan_id WHERE l.fund_id = %s GROUP BY a.installment_id
+        ), accrued AS (
+            SELECT DISTINCT installment_id FROM repayments_loanledgerline
+            WHERE fund_id = %s AND kind = 'interest_accrual' AND installment_id IS NOT NULL
+        ), inst AS (
+            SELECT i.loan_id, i.principal, i.interest, COALESCE(p.p_paid, 0) AS p_paid, COALESCE(p.i_paid, 0) AS i_paid,
+                   COALESCE(p.pen_paid, 0) AS pen_paid, (ac.installment_id IS NOT NULL) AS accrued
+            FROM repayments_installment i JOIN repayments_loan l ON l.id = i.loan_id
+            LEFT JOIN paid p ON p.installment_id = i.id LEFT JOIN accrued ac ON ac.installment_id = i.id
+            WHERE l.fund_id = %s
         ), by_loan AS (
             SELECT loan_id, SUM(principal - p_paid) AS principal,
                    SUM(CASE WHEN accrued THEN interest - i_paid ELSE 0 END) AS interest,
@@ -62,7 +72,7 @@ def loan_differences(fund) -> Iterator[tuple[str, Decimal, Decimal]]:
         WHERE l.fund_id = %s
           AND (b.principal <> COALESCE(d.principal, 0) OR b.interest <> COALESCE(d.interest, 0)
                OR COALESCE(d.penalty_accrued, 0) - b.penalty_paid <> COALESCE(d.penalty, 0))
-        ORDER BY l.number""", [fund.pk, fund.pk, fund.pk])
+        ORDER BY l.number""", [fund.pk, fund.pk, fund.pk, fund.pk, fund.pk])
     for number, p_inst, p_led, i_inst, i_led, pen_inst, pen_led in rows:
         for what, expected, actual in (("principal outstanding", p_inst, p_led), ("interest accrued and unpaid", i_inst, i_led),
                                        ("penalty accrued and unpaid", pen_inst, pen_led)):
