@@ -5,21 +5,11 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from compliance.models import ClassificationSnapshot, ComplianceReport, ProvisionRun, ReportFile
-from loanfund.admin import FundScopedAdminMixin
+from loanfund.admin import FundScopedAdminMixin, ReadOnlyAdminMixin
 
 
-class ReadOnlyHistoryAdmin(FundScopedAdminMixin, SimpleHistoryAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        return {}
+class ReadOnlyHistoryAdmin(ReadOnlyAdminMixin, FundScopedAdminMixin, SimpleHistoryAdmin):
+    pass
 
 
 class ReportFileInline(admin.TabularInline):

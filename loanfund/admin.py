@@ -4,8 +4,9 @@ from simple_history.admin import SimpleHistoryAdmin
 from loanfund.models import Account, CapitalContribution, Fund, FundSettings, Job, JournalEntry, JournalLine, StaffProfile
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """The books are never edited: corrections are reversing entries posted by services."""
+class ReadOnlyAdminMixin:
+    """Records that only services write (the books, loans, reports): the admin shows, never edits.
+    Corrections are reversing entries or new versions posted by services."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -15,6 +16,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_actions(self, request):
+        return {}
+
+
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 class FundScopedAdminMixin:

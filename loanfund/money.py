@@ -47,6 +47,11 @@ def percent(value: Decimal, places: int = 2) -> Decimal:
     return (Decimal(value) * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
+def to_places(value: Decimal | int, places: int) -> Decimal:
+    """Half-up to `places` decimals (printed percentages and ratios)."""
+    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
 def ratio(numerator: Decimal, denominator: Decimal, places: int = 4) -> Decimal:
     """numerator / denominator half-up to `places` decimals; 0 when the denominator is 0."""
     if not denominator:

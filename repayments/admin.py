@@ -4,19 +4,9 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from loanfund.admin import FundScopedAdminMixin
+from loanfund.admin import ReadOnlyAdminMixin as ReadOnly
 
 from .models import CloseOfBusinessRun, Installment, Loan, Repayment, Restructure, WriteOff
-
-
-class ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class InstallmentInline(ReadOnly, admin.TabularInline):

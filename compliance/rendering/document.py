@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from loanfund.money import to_places
+
 MONEY, COUNT, PERCENT, RATIO, TEXT = "money", "count", "percent", "ratio", "text"
 BY_ROW = "by_row"  # a value column whose kind each row names in its "_kind" key (indicator lists)
 
@@ -80,9 +82,9 @@ def format_number(value, kind: str) -> str:
     if kind in (MONEY, COUNT):
         return str(int(Decimal(value)))
     if kind == PERCENT:
-        return f"{Decimal(value).quantize(Decimal('0.01'))}"
+        return f"{to_places(value, 2)}"
     if kind == RATIO:
-        return f"{Decimal(value).quantize(Decimal('0.0001'))}"
+        return f"{to_places(value, 4)}"
     return str(value)
 
 

@@ -15,7 +15,7 @@ from dateutil.relativedelta import relativedelta
 from borrowers.models import Member
 from loanfund.exposure import member_exposure
 from loanfund.models import LoanApplication
-from loanfund.money import ratio
+from loanfund.money import ratio, to_dong
 from loanfund.origination.pricing import PERIODS_PER_YEAR, offer_for
 from loanfund.origination.selectors import approved_undisbursed_total
 from loanfund.selectors.fund import fund_settings_as_of
@@ -120,6 +120,6 @@ def run_checks(*, application: LoanApplication, member: Member, on: date) -> Che
     checks.append(Check(
         "repayment_capacity", capacity_ratio is not None and capacity_ratio <= limit, REPAYMENT_CAPACITY_EXCEEDED, "amount",
         "Largest installment (with savings, as a monthly figure) ÷ monthly income ≤ the fund's ratio.",
-        {"largest_installment": _s(largest), "monthly_equivalent": _s(monthly_burden.quantize(Decimal(1))), "monthly_income": _s(income),
+        {"largest_installment": _s(largest), "monthly_equivalent": _s(to_dong(monthly_burden)), "monthly_income": _s(income),
          "ratio": None if capacity_ratio is None else _s(capacity_ratio), "max_ratio": _s(limit)}))
     return CheckResult(checks=checks, largest_installment=largest, exposure_after=exposure_after)

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loanfund.money import AmountError, format_amount, parse_amount, parse_currency, percent, to_dong, to_multiple
+from loanfund.money import AmountError, format_amount, parse_amount, parse_currency, percent, to_dong, to_multiple, to_places
 
 
 @pytest.mark.parametrize(
@@ -55,6 +55,8 @@ def test_rounding_is_half_up():
     assert to_multiple(Decimal("149"), 100) == 100
     assert percent(Decimal("0.072345")) == Decimal("7.23")
     assert percent(Decimal("0.072350")) == Decimal("7.24")
+    assert to_places(Decimal("7.125"), 2) == Decimal("7.13")  # half-up, not the context's half-even
+    assert to_places(Decimal("0.00005"), 4) == Decimal("0.0001")
 
 
 @given(st.decimals(min_value=0, max_value=10**12, places=4), st.sampled_from([1, 100, 1000]))
