@@ -115,6 +115,9 @@ def build(n: int):
                 UNION ALL
                 SELECT {fund.pk}, a.loan_id, NULL::bigint, '1311', 'repayment', a.effective_on, -a.amount, 'VND', {entry}
                   FROM repayments_allocation a WHERE a.loan_id >= {loan0} AND a.component = 'principal'""")
+    from repayments.settlement import fund_installments_settle
+
+    fund_installments_settle(fund.pk)  # the clones' settlement projection, from their allocations
     sql("ANALYZE")
     return fund, staff
 

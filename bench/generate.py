@@ -164,7 +164,7 @@ def _specs(now) -> dict:
                                   "days_past_due", "restructure_count", "closed_on", "written_off_on", "disbursement_entry_id",
                                   "disbursed_by_id"), now),
         "inst": table_spec(Installment, ("id", "loan_id", "schedule_version", "number", "due_on", "principal", "principal_currency", "interest",
-                                         "interest_currency", "savings", "savings_currency", "superseded_on"), now),
+                                         "interest_currency", "savings", "savings_currency", "superseded_on", "settled_on"), now),
         "repayment": table_spec(Repayment, ("id", "fund_id", "loan_id", "amount", "amount_currency", "paid_on", "reference", "channel",
                                                   "created_by_id"), now),
         "alloc": table_spec(Allocation, ("fund_id", "loan_id", "repayment_id", "installment_id", "component", "kind", "amount", "amount_currency",

@@ -98,6 +98,7 @@ class LoanWriter:
                                                f"P{state['idx']:08d}-{state['repay_seq']:03d}", "payroll_deduction", self.ctx["user_id"]))
             je = self.batch_je("repayment", paid_on)
             for inst_id, _, p, i, s in group:
+                state["settled"][inst_id] = paid_on
                 self.alloc(loan_id, rep_id, inst_id, "interest", "payment", i, paid_on, je)
                 self.alloc(loan_id, rep_id, inst_id, "principal", "payment", p, paid_on, je)
                 if s:
@@ -148,7 +149,7 @@ class LoanWriter:
                     balances["9113"][inst_id] = target
         return balances
 
-    def write_off(self, loan_id: int, idx: int, unpaid, on: date, balances: dict) -> None:
+    def write_off(self, loan_id: int, idx: int, unpaid, on: date, balances: dict, settled: dict) -> None:
         ctx = self.ctx
         je = ctx["je_base"] + ctx["n"] + idx
         current, overdue = balances["1311"], balances["1312"]
@@ -179,6 +180,8 @@ class LoanWriter:
                     self.alloc(loan_id, None, inst_id, "interest", "rescheduled", i, on, None)
                 if s:
                     self.alloc(loan_id, None, inst_id, "savings", "rescheduled", s, on, None)
+            if due > on or not s:  # the savings of an installment fallen due stay unpaid
+                settled[inst_id] = on
         self.out.rows["writeoff"].append((loan_id, on, "Uncollectable (synthetic)", current + overdue, VND, receivable + memo_interest, VND,
                                           memo_penalty, VND, ZERO, VND, on_books, VND, je, ctx["user_id"]))
 
@@ -209,7 +212,7 @@ class LoanWriter:
         schedule = build_schedule(terms)
         inst_base = ctx["inst_base"] + idx * INST_STRIDE
         v1 = [(inst_base + k, row.due_on, row.principal, row.interest, row.savings) for k, row in enumerate(schedule.installments)]
-        state = {"idx": idx, "repay_seq": 0}
+        state = {"idx": idx, "repay_seq": 0, "settled": {}}
         status, dpd, written_off_on, restructures, superseded_on = "active", 0, None, 0, None
         version, rate, count = 1, product["annual_rate"], n
 
@@ -234,6 +237,7 @@ class LoanWriter:
             if after:
                 outstanding = sum((r[2] for r in after), ZERO)
                 for inst_id, _due, p, i, s in after:
+                    state["settled"][inst_id] = restructured_on
                     for component, value in (("principal", p), ("interest", i), ("savings", s)):
                         if value:
                             self.alloc(loan_id, None, inst_id, component, "rescheduled", value, restructured_on, None)
@@ -245,11 +249,6 @@ class LoanWriter:
                 fate = "arrears" if rng.random() < 0.3 else "current"
             else:
                 fate = "current"
-        for inst_id, due, p, i, s in v1:
-            out.rows["inst"].append((inst_id, loan_id, 1, inst_id - inst_base + 1, due, p, VND, i, VND, s, VND, superseded_on))
-        if version == 2:
-            for k, (inst_id, due, p, i, s) in enumerate(live):
-                out.rows["inst"].append((inst_id, loan_id, 2, k + 1, due, p, VND, i, VND, s, VND, None))
 
         if fate == "current":
             # Every month whose first due date has come is deducted from the payroll in full.
@@ -279,10 +278,20 @@ class LoanWriter:
                 dpd = (horizon - unpaid[0][1]).days
                 if fate == "written_off":
                     # first_due <= yesterday - 200: always past the 180-day write-off threshold.
-                    self.write_off(loan_id, idx, unpaid, written_off_on, balances)
+                    self.write_off(loan_id, idx, unpaid, written_off_on, balances, state["settled"])
                     status = "written_off"
                 elif status != "restructured":
                     status = "in_arrears" if dpd else "active"
+
+        # The schedule rows, with the settlement projection (repayments.settlement) of what was paid.
+        settled = state["settled"]
+        for inst_id, due, p, i, s in v1:
+            out.rows["inst"].append((inst_id, loan_id, 1, inst_id - inst_base + 1, due, p, VND, i, VND, s, VND, superseded_on,
+                                     settled.get(inst_id, None if p or i or s else due)))
+        if version == 2:
+            for k, (inst_id, due, p, i, s) in enumerate(live):
+                out.rows["inst"].append((inst_id, loan_id, 2, k + 1, due, p, VND, i, VND, s, VND, None,
+                                         settled.get(inst_id, None if p or i or s else due)))
 
         member = ctx["member_row"](idx, rng)
         out.rows["member"].append(member)

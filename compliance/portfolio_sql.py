@@ -30,25 +30,17 @@ balances AS (
        AND ll.account IN ('{chart.LOANS_CURRENT}', '{chart.LOANS_OVERDUE}', '{chart.COMPULSORY_SAVINGS}')
      GROUP BY ll.loan_id
 ),
-paid AS (
-    -- what settled each installment's principal and interest up to the date (payments net of
-    -- reversals, and the rows a rescheduling or write-off moved off it)
-    SELECT a.installment_id,
-           SUM(a.amount) FILTER (WHERE a.component = 'principal') AS principal_paid,
-           SUM(a.amount) FILTER (WHERE a.component = 'interest') AS interest_paid
-      FROM repayments_allocation a
-     WHERE a.fund_id = %(fund)s AND a.effective_on <= %(as_of)s AND a.installment_id IS NOT NULL
-       AND a.component IN ('principal', 'interest')  -- servicing's covering partial index
-     GROUP BY a.installment_id
-),
 oldest_unpaid AS (
-    -- the oldest installment that fell due and is not fully paid (docs/servicing.md)
+    -- the oldest installment that fell due and is not fully paid (docs/servicing.md): only the
+    -- installments not settled as of the date are looked at (servicing's settlement projection,
+    -- repayments.settlement), and only their principal and interest allocations are summed
     SELECT i.loan_id, MIN(i.due_on) AS due_on
       FROM repayments_installment i
       JOIN open_loans o ON o.loan_id = i.loan_id
-      LEFT JOIN paid p ON p.installment_id = i.id
-     WHERE i.due_on <= %(as_of)s
-       AND (i.principal > COALESCE(p.principal_paid, 0) OR i.interest > COALESCE(p.interest_paid, 0))
+     WHERE i.due_on <= %(as_of)s AND (i.settled_on IS NULL OR i.settled_on > %(as_of)s)
+       AND i.principal + i.interest > COALESCE((
+           SELECT SUM(a.amount) FROM repayments_allocation a
+            WHERE a.installment_id = i.id AND a.component IN ('principal', 'interest') AND a.effective_on <= %(as_of)s), 0)
      GROUP BY i.loan_id
 ),
 restructures AS (

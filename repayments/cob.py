@@ -3,7 +3,9 @@
 Stages, each its own transaction that also records the stage reached in CloseOfBusinessRun, so a
 run killed midway resumes at the next stage:
 
-1. aging    - days past due as of the date for every open loan (one aggregate into a work table);
+1. aging    - days past due as of the date for the loans with an installment unsettled that day
+              (the settlement projection: the arrears book, not the history) and for the loans the
+              projection shows in arrears (one aggregate into a work table);
               loans that became overdue / current move their principal between 1311 and 1312
               (one journal entry for the fund, per-loan subledger lines); loans' status and
               days_past_due projection refreshed (one UPDATE ... FROM).
@@ -87,6 +89,12 @@ def stage_aging(fund: Fund, as_of: date) -> dict:
         _work_table(cursor)
         cursor.execute(f"DROP TABLE IF EXISTS {WORK}_dpd")
         cursor.execute(f"CREATE TEMP TABLE {WORK}_dpd AS {sql.days_past_due_select(fund_id=fund.pk, as_of=as_of)}")
+        # Loans not listed are current that day: those the projection still shows in arrears change.
+        cursor.execute(f"""
+            INSERT INTO {WORK}_dpd (loan_id, dpd)
+            SELECT l.id, 0 FROM repayments_loan l
+             WHERE l.fund_id = {int(fund.pk)} AND l.status IN {sql.OPEN} AND (l.days_past_due > 0 OR l.status = 'in_arrears')
+               AND NOT EXISTS (SELECT 1 FROM {WORK}_dpd d WHERE d.loan_id = l.id)""")
         # Principal of loans whose overdue state changes moves between 1311 and 1312.
         cursor.execute(f"""
             INSERT INTO {WORK} (loan_id, installment_id, account, amount)

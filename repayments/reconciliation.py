@@ -78,3 +78,11 @@ def loan_differences(fund) -> Iterator[tuple[str, Decimal, Decimal]]:
                                        ("penalty accrued and unpaid", pen_inst, pen_led)):
             if Decimal(expected) != Decimal(actual):
                 yield (f"loan {number}: {what}, installments vs subledger", Decimal(expected), Decimal(actual))
+
+    # 3. The settlement projection (Installment.settled_on) vs what the allocations say.
+    from .settlement import settlement_differences
+
+    wrong = settlement_differences(fund.pk)
+    if wrong:
+        sample = ", ".join(f"{inst} (stored {stored}, allocations say {computed})" for inst, computed, stored in wrong[:5])
+        yield (f"installments whose settled_on disagrees with their allocations: {sample}", Decimal(0), Decimal(len(wrong)))

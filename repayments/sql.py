@@ -43,27 +43,28 @@ def _loan_filter(loan_id: int | None) -> str:
     return f" AND l.id = {int(loan_id)}" if loan_id is not None else ""
 
 
+def unsettled(d: str) -> str:
+    """Installment `i` not settled as of date literal `d` (the settlement projection,
+    repayments.settlement): the partial index of unsettled installments and the range on settled_on."""
+    return f"(i.settled_on IS NULL OR i.settled_on > {d})"
+
+
 def days_past_due_select(*, fund_id: int, as_of: date, loan_id: int | None = None) -> str:
-    """(loan_id, dpd) for every open loan disbursed by `as_of`: DOMAIN.md days past due as of that date."""
+    """(loan_id, dpd) for the open loans disbursed by `as_of` that have an installment past due that
+    day (DOMAIN.md days past due); a loan not listed is 0 days past due.
+
+    Reads only the installments due before the date and not settled as of it, and sums the
+    principal and interest allocations of those alone (the covering index of migration 0004)."""
     d = lit(as_of)
     return f"""
-        SELECT l.id AS loan_id, COALESCE(MAX(CASE WHEN i.principal > COALESCE(p.principal_paid, 0)
-                                                   OR i.interest > COALESCE(p.interest_paid, 0)
-                                              THEN {days(d, 'i.due_on')} END), 0) AS dpd
-        FROM repayments_loan l
-        LEFT JOIN repayments_installment i ON i.loan_id = l.id AND i.due_on <= {d}
-        LEFT JOIN (
-            SELECT a.installment_id,
-                   SUM(CASE WHEN a.component = 'principal' THEN a.amount ELSE 0 END) AS principal_paid,
-                   SUM(CASE WHEN a.component = 'interest' THEN a.amount ELSE 0 END) AS interest_paid
-            FROM repayments_allocation a
-            WHERE a.fund_id = {int(fund_id)} AND a.effective_on <= {d} AND a.installment_id IS NOT NULL
-              AND a.component IN ('principal', 'interest')  -- the covering partial index (migration 0004)
-              {f"AND a.loan_id = {int(loan_id)}" if loan_id is not None else ""}
-            GROUP BY a.installment_id
-        ) p ON p.installment_id = i.id
+        SELECT i.loan_id, MAX({days(d, 'i.due_on')}) AS dpd
+        FROM repayments_installment i JOIN repayments_loan l ON l.id = i.loan_id
         WHERE l.fund_id = {int(fund_id)} AND l.status IN {OPEN} AND l.disbursed_on <= {d}{_loan_filter(loan_id)}
-        GROUP BY l.id
+          AND i.due_on < {d} AND {unsettled(d)}
+          AND i.principal + i.interest > COALESCE((
+              SELECT SUM(a.amount) FROM repayments_allocation a
+               WHERE a.installment_id = i.id AND a.component IN ('principal', 'interest') AND a.effective_on <= {d}), 0)
+        GROUP BY i.loan_id
     """
 
 
@@ -76,7 +77,9 @@ def interest_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = 
     by `as_of` (catch-up before a repayment is allocated).
     """
     d = lit(as_of)
-    due = f"i.due_on <= {d}" if loan_id is not None else f"i.due_on = {d}"
+    # A superseded installment's interest fell due and was caught up before its restructuring, or
+    # was moved to the new schedule: close of business reads only the current schedule's rows.
+    due = f"i.due_on <= {d}" if loan_id is not None else f"i.due_on = {d} AND i.superseded_on IS NULL"
     if overdue is None or isinstance(overdue, str):
         condition = overdue or "l.days_past_due > 0"
         account = f"CASE WHEN {condition} THEN '{chart.MEMO_OVERDUE_INTEREST}' ELSE '{chart.INTEREST_RECEIVABLE}' END"
@@ -110,9 +113,10 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = N
     """
     d = lit(as_of)
     r_i = format(Decimal(interest_rate), "f")
+    # Close of business: loans in arrears (aging ran first) and loans paid that day (a final target).
     candidates = "" if loan_id is not None else f"""
-              AND (l.days_past_due > 0 OR EXISTS (SELECT 1 FROM repayments_allocation t
-                                                  WHERE t.loan_id = l.id AND t.effective_on = {d}))"""
+              AND l.id IN (SELECT c.id FROM repayments_loan c WHERE c.fund_id = {int(fund_id)} AND c.days_past_due > 0
+                           UNION SELECT t.loan_id FROM repayments_allocation t WHERE t.fund_id = {int(fund_id)} AND t.effective_on = {d})"""
     weighted = f"a.amount * {days(d, greatest('a.effective_on', 'i.due_on'))}"
     return f"""
         SELECT x.loan_id, x.installment_id, '{chart.MEMO_OVERDUE_PENALTY}' AS account, x.target - x.accrued AS amount FROM (
@@ -130,6 +134,8 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = N
             JOIN repayments_loan l ON l.id = i.loan_id
             LEFT JOIN repayments_allocation a ON a.installment_id = i.id AND a.component IN ('principal', 'interest') AND a.effective_on <= {d}
             WHERE l.fund_id = {int(fund_id)} AND l.status IN {OPEN} AND (l.penalty_rate > 0 OR {r_i} > 0) AND i.due_on < {d}{_loan_filter(loan_id)}{candidates}
+              -- settled before the day: nothing unpaid at its start, the target is final (HAVING below)
+              AND (i.settled_on IS NULL OR i.settled_on >= {d})
             GROUP BY i.loan_id, i.id, i.principal, i.interest, i.due_on, l.penalty_rate
             HAVING i.principal - COALESCE(SUM(CASE WHEN a.component = 'principal' AND a.effective_on < {d} THEN a.amount ELSE 0 END), 0) > 0
                 OR ({r_i} > 0

@@ -22,6 +22,7 @@ from ..models import Installment, Loan
 from ..posting import LoanEntry
 from ..schedule import build_schedule, price_disclosure
 from ..selectors import member_outstanding
+from ..settlement import settled_at_creation
 
 METHOD_ACCOUNT = {Loan.Method.CASH: chart.CASH, Loan.Method.BANK: chart.BANK}
 
@@ -95,7 +96,7 @@ def loan_disburse(*, fund: Fund, application_id: int, disbursed_on: date, method
     subledger_write(loan, je, disbursed_on, [(a, s, amt, None, "disbursement") for a, s, amt, _, _ in entry.lines])
     Installment.objects.bulk_create(
         Installment(loan=loan, schedule_version=1, number=row.number, due_on=row.due_on, principal=row.principal,
-                    interest=row.interest, savings=row.savings)
+                    interest=row.interest, savings=row.savings, settled_on=settled_at_creation(row))
         for row in schedule.installments
     )
     return loan

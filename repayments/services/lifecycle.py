@@ -19,6 +19,7 @@ from ..models import Allocation, Installment, Loan, LoanLedgerLine, Restructure,
 from ..posting import LoanEntry
 from ..schedule import reamortize
 from ..selectors import ZERO, loan_state
+from ..settlement import allocations_write, settled_at_creation
 from .repayment import accrue_loan, lock_loan, today
 
 
@@ -68,12 +69,12 @@ def loan_restructure(*, fund: Fund, loan_id: int, installments: int, reason: str
             if left > 0:
                 rows.append(Allocation(fund_id=loan.fund_id, loan=loan, installment_id=inst.id, component=component,
                                        kind=Allocation.Kind.RESCHEDULED, amount=left, effective_on=on))
-    Allocation.objects.bulk_create(rows)
+    allocations_write(rows)
     Installment.objects.filter(loan=loan, superseded_on__isnull=True).update(superseded_on=on)
     version = loan.schedule_version + 1
     Installment.objects.bulk_create(
         Installment(loan=loan, schedule_version=version, number=row.number, due_on=row.due_on, principal=row.principal,
-                    interest=row.interest, savings=row.savings) for row in schedule.installments
+                    interest=row.interest, savings=row.savings, settled_on=settled_at_creation(row)) for row in schedule.installments
     )
     Restructure.objects.create(loan=loan, restructured_on=on, reason=reason[:500], principal=outstanding, installments=installments,
                                annual_rate=rate, schedule_version=version, approved_by=approved_by)
@@ -145,7 +146,7 @@ def loan_write_off(*, fund: Fund, loan_id: int, reason: str, approved_by, writte
                 if left > 0:
                     rows.append(Allocation(fund_id=loan.fund_id, loan=loan, installment_id=inst.id, component=component,
                                            kind=Allocation.Kind.RESCHEDULED, amount=left, effective_on=on))
-    Allocation.objects.bulk_create(rows)
+    allocations_write(rows)
     write_off = WriteOff.objects.create(
         loan=loan, written_off_on=on, reason=reason[:500], principal=current + overdue, interest=receivable + memo_interest,
         penalty=memo_penalty, from_provision=from_provision, to_expense=on_books - from_provision, journal_entry=je, approved_by=approved_by)

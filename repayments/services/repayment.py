@@ -28,6 +28,7 @@ from ..models import Allocation, Installment, Loan, Prepayment, Repayment
 from ..posting import LoanEntry, subledger_mirror
 from ..schedule import reamortize
 from ..selectors import ZERO, LoanState, dues_as_of, loan_state, payoff_amount
+from ..settlement import allocations_write, settled_at_creation
 
 CHANNEL_ACCOUNT = {Repayment.Channel.CASH: chart.CASH, Repayment.Channel.BANK_TRANSFER: chart.BANK,
                    Repayment.Channel.PAYROLL_DEDUCTION: chart.BANK}
@@ -161,7 +162,7 @@ def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> list[Al
             if left > 0:
                 rows.append(Allocation(fund_id=loan.fund_id, loan=loan, repayment=repayment, installment_id=inst.id, component=component,
                                        kind=Allocation.Kind.RESCHEDULED, amount=left, effective_on=on))
-    Allocation.objects.bulk_create(rows)
+    allocations_write(rows)
     if prepaid_ids and policy == "reduce_installment" and principal_left > 0:
         _reamortize_after_prepayment(loan, repayment, state, paid, on=on)
     if principal_left <= 0:
@@ -210,11 +211,11 @@ def _reamortize_after_prepayment(loan: Loan, repayment: Repayment, state: LoanSt
             if left > 0:
                 rows.append(Allocation(fund_id=loan.fund_id, loan=loan, repayment=repayment, installment_id=inst.id, component=component,
                                        kind=Allocation.Kind.RESCHEDULED, amount=left, effective_on=on))
-    Allocation.objects.bulk_create(rows)
+    allocations_write(rows)
     Installment.objects.filter(pk__in=[i.id for i in after]).update(superseded_on=on)
     Installment.objects.bulk_create(
         Installment(loan=loan, schedule_version=version, number=row.number, due_on=row.due_on, principal=row.principal,
-                    interest=row.interest, savings=row.savings) for row in new.installments
+                    interest=row.interest, savings=row.savings, settled_on=settled_at_creation(row)) for row in new.installments
     )
     Prepayment.objects.create(loan=loan, repayment=repayment, policy="reduce_installment", from_version=loan.schedule_version,
                               schedule_version=version)
@@ -259,7 +260,7 @@ def _unpost(loan: Loan, repayment: Repayment, *, on: date, created_by) -> None:
         reversal = journal_entry_reverse(entry=je, entry_date=on, reason=f"repayment {repayment.reference} undone", created_by=created_by)
         subledger_mirror(loan, je, reversal, on)
         mirrors[je.pk] = reversal
-    Allocation.objects.bulk_create(
+    allocations_write(
         Allocation(fund_id=loan.fund_id, loan=loan, repayment=repayment, installment_id=row.installment_id, component=row.component,
                    kind=Allocation.Kind.REVERSAL, amount=-row.amount.amount, effective_on=on, reverses=row,
                    journal_entry=mirrors.get(row.journal_entry_id))

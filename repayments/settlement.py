@@ -1,0 +1,119 @@
+"""The settlement projection: `Installment.settled_on`, the date from which an installment's
+principal, interest and compulsory savings are fully settled (paid, moved to a new schedule, or
+written off) and stay so; NULL while anything of them is unpaid.
+
+Why: days past due, the penalty and a loan's dues only ever concern installments that are NOT
+settled as of the day asked. With the projection, close of business, the month-end classification
+and the per-loan reads look at those (a partial index holds them: the arrears book plus what falls
+due) instead of every installment ever due and every allocation ever made (docs/scaling.md).
+
+The projection is derived from the append-only allocation rows and never the other way round:
+`installments_settle()` recomputes it for the installments whose allocations changed, in the same
+transaction as the change (every writer of allocation rows calls `allocations_write()`), and the
+reconciliation recomputes it for the whole fund and reports any difference.
+
+Definition, from the allocations of components principal + interest + savings summed per day in
+date order (no component is ever allocated beyond what it is due, so "the sum reached the total
+due" means "each component is fully settled"): settled_on is the first allocation day after the
+last day on which the running sum was short of the total due; NULL when the sum is short today.
+An installment due nothing is settled on its due date. So for any date d:
+settled as of d  <=>  settled_on IS NOT NULL AND settled_on <= d.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import connection
+
+from .models import Allocation
+
+COMPONENTS = "('principal', 'interest', 'savings')"
+
+
+def settled_on_select(where: str) -> str:
+    """(installment_id, settled_on, stored) for the installments matching `where` (a condition on
+    alias `i`, built by the callers from integers only). Runs on PostgreSQL and the demo's SQLite."""
+    floor = "DATE '0001-01-01'" if connection.vendor == "postgresql" else "'0001-01-01'"
+    return f"""
+        WITH targets AS (
+            SELECT i.id, i.due_on, i.settled_on AS stored, i.principal + i.interest + i.savings AS due
+              FROM repayments_installment i WHERE {where}
+        ), days AS (
+            SELECT a.installment_id, a.effective_on,
+                   SUM(SUM(a.amount)) OVER (PARTITION BY a.installment_id ORDER BY a.effective_on) AS paid
+              FROM repayments_allocation a JOIN targets t ON t.id = a.installment_id
+             WHERE a.component IN {COMPONENTS}
+             GROUP BY a.installment_id, a.effective_on
+        ), short AS (
+            SELECT t.id, t.due_on, t.due, t.stored,
+                   MAX(CASE WHEN d.paid < t.due THEN d.effective_on END) AS last_short,
+                   MAX(d.effective_on) AS last_day
+              FROM targets t LEFT JOIN days d ON d.installment_id = t.id
+             GROUP BY t.id, t.due_on, t.due, t.stored
+        )
+        SELECT s.id AS installment_id,
+               CASE WHEN s.due <= 0 THEN s.due_on
+                    WHEN s.last_day IS NULL OR s.last_short = s.last_day THEN NULL
+                    ELSE MIN(CASE WHEN d.effective_on > COALESCE(s.last_short, {floor}) THEN d.effective_on END)
+               END AS settled_on,
+               s.stored
+          FROM short s LEFT JOIN days d ON d.installment_id = s.id
+         GROUP BY s.id, s.due_on, s.due, s.stored, s.last_short, s.last_day
+    """
+
+
+def _update(where: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            WITH computed AS ({settled_on_select(where)})
+            UPDATE repayments_installment SET settled_on = computed.settled_on
+              FROM computed
+             WHERE repayments_installment.id = computed.installment_id
+               AND ((computed.settled_on IS NULL) <> (computed.stored IS NULL) OR computed.settled_on <> computed.stored)""")
+        return cursor.rowcount
+
+
+def installments_settle(installment_ids: Iterable[int]) -> int:
+    """Bring `settled_on` of these installments in line with their allocations; returns rows changed."""
+    ids = sorted({int(i) for i in installment_ids if i is not None})
+    if not ids:
+        return 0
+    return _update(f"i.id IN ({', '.join(map(str, ids))})")
+
+
+def loan_installments_settle(loan_id: int) -> int:
+    return _update(f"i.loan_id = {int(loan_id)}")
+
+
+def fund_installments_settle(fund_id: int) -> int:
+    """The whole fund in one statement (the migration's backfill; a repair after a reconciliation
+    difference)."""
+    return _update(f"i.loan_id IN (SELECT id FROM repayments_loan WHERE fund_id = {int(fund_id)})")
+
+
+def settlement_differences(fund_id: int) -> list[tuple[int, object, object]]:
+    """(installment_id, computed, stored) wherever the projection disagrees with the allocations."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT installment_id, settled_on, stored FROM ({settled_on_select(
+                f"i.loan_id IN (SELECT id FROM repayments_loan WHERE fund_id = {int(fund_id)})")}) x
+             WHERE (settled_on IS NULL) <> (stored IS NULL) OR settled_on <> stored
+             ORDER BY installment_id""")
+        return cursor.fetchall()
+
+
+def allocations_write(rows: Iterable[Allocation]) -> list[Allocation]:
+    """The one way allocation rows are written: insert them and, in the same transaction, bring the
+    settlement projection of the installments they touch up to date."""
+    rows = list(rows)
+    if not rows:
+        return rows
+    created = Allocation.objects.bulk_create(rows)
+    installments_settle(row.installment_id for row in rows)
+    return created
+
+
+def settled_at_creation(row) -> object:
+    """`settled_on` for a new schedule row: an installment due nothing is settled on its due date."""
+    return row.due_on if not (row.principal or row.interest or row.savings) else None
