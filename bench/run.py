@@ -158,13 +158,19 @@ def section_repayments(args, fund):
 # ------------------------------------------------------------------------------------------------
 
 
-def lower_bound_sql(fund_id: int, as_of: date) -> str:
+def lower_bound_sql(fund_id: int, as_of: date, *, unsettled_only: bool = True) -> str:
+    """One statement that reads the installment rows close of business reads (due by the day and,
+    with the settlement projection, not settled as of it) and aggregates days past due per loan.
+    `unsettled_only=False`: every installment due by the day (what a design without the projection
+    must read; reported alongside)."""
+    d = f"DATE '{as_of.isoformat()}'"
+    unsettled = f"AND (i.settled_on IS NULL OR i.settled_on > {d})" if unsettled_only else ""
     return f"""
         SELECT COUNT(*), COALESCE(SUM(dpd), 0) FROM (
-            SELECT i.loan_id, MAX(DATE '{as_of.isoformat()}' - i.due_on) AS dpd
+            SELECT i.loan_id, MAX({d} - i.due_on) AS dpd
             FROM repayments_installment i JOIN repayments_loan l ON l.id = i.loan_id
             WHERE l.fund_id = {int(fund_id)} AND l.status IN ('active', 'in_arrears', 'restructured')
-              AND i.due_on <= DATE '{as_of.isoformat()}'
+              AND i.due_on <= {d} {unsettled}
             GROUP BY i.loan_id) x"""
 
 
@@ -180,10 +186,16 @@ def section_close_of_business(args, fund):
     today = timezone.localdate()
     n = portfolio_size(fund)
     with connection.cursor() as cursor:
+        cursor.execute("SET jit = off")  # as close of business runs (repayments.cob)
+        start = time.perf_counter()
+        cursor.execute(lower_bound_sql(fund.pk, today, unsettled_only=False))
+        cursor.fetchall()
+        bound_all = time.perf_counter() - start
         start = time.perf_counter()
         cursor.execute(lower_bound_sql(fund.pk, today))
         cursor.fetchall()
         bound = time.perf_counter() - start
+        cursor.execute("RESET jit")
     result = {}
     start = time.perf_counter()
     try:
@@ -197,8 +209,11 @@ def section_close_of_business(args, fund):
     bar_s = 300 if n >= 1_000_000 else 300 * n / 1_000_000
     record("3", f"close of business, N = {n:,} (s)", f"{elapsed:.1f}", f"≤ {bar_s:.0f} s" + ("" if n >= 1_000_000 else " (300 s × N / 1M)"),
            elapsed <= bar_s)
-    record("3", "lower bound: one statement aggregating days past due over the same installments (s)", f"{bound:.1f}")
+    record("3", "lower bound: one statement aggregating days past due over the same installment rows (due, unsettled that day) (s)",
+           f"{bound:.2f}")
     record("3", "ratio close of business / lower bound", f"{elapsed / bound:.1f}", "≤ 10", elapsed / bound <= 10)
+    record("3", "for comparison: the same aggregate over every installment due by the day (s); ratio to it",
+           f"{bound_all:.2f}; {elapsed / bound_all:.1f}")
     record("3", "subledger lines posted (aging / interest / penalty)", " / ".join(str(posted[s]) for s in ("aging", "interest", "penalty")))
     save_timing(args, f"cob_{n}", elapsed)
     other = load_timing(args, f"cob_{1_000_000 if n < 1_000_000 else 100_000}")
