@@ -12,7 +12,8 @@ from decimal import Decimal
 
 from loanfund import chart
 from loanfund.models import JournalEntry
-from loanfund.services.ledger import Posting, journal_entry_post
+from loanfund.money import VND
+from loanfund.services.ledger import Posting, insert_rows, journal_entry_post
 
 from .models import Loan, LoanLedgerLine
 
@@ -69,11 +70,10 @@ class LoanEntry:
 
 
 def subledger_write(loan: Loan, entry: JournalEntry, entry_date: date, lines) -> None:
-    LoanLedgerLine.objects.bulk_create(
-        LoanLedgerLine(fund_id=loan.fund_id, loan=loan, installment_id=inst, account=account, kind=kind[:30], entry_date=entry_date,
-                       amount=amount if side == "D" else -amount, journal_entry=entry)
-        for account, side, amount, inst, kind in lines if account in SUBLEDGER_ACCOUNTS
-    )
+    insert_rows(LoanLedgerLine, ("fund_id", "loan_id", "installment_id", "account", "kind", "entry_date", "amount", "amount_currency",
+                                 "journal_entry_id"),
+                [(loan.fund_id, loan.pk, inst, account, kind[:30], entry_date, amount if side == "D" else -amount, VND, entry.pk)
+                 for account, side, amount, inst, kind in lines if account in SUBLEDGER_ACCOUNTS])
 
 
 def subledger_mirror(loan: Loan, original: JournalEntry, reversal: JournalEntry, entry_date: date) -> None:

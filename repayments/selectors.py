@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Max, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -17,10 +18,54 @@ from loanfund.selectors.fund import fund_settings_as_of
 from . import sql
 from .allocation import Due
 from .classification import Thresholds, classification_group
-from .models import Allocation, Installment, Loan, LoanLedgerLine
+from .models import Allocation, Loan, LoanLedgerLine
 
 ZERO = Decimal(0)
 _Z = Value(Decimal(0))
+
+
+class RowLoader:
+    """Model instances from the columns of a raw SELECT, converted the way the ORM converts them
+    (the backend's and the field's converters: JSON, dates on SQLite, ...). For the hot reads
+    whose ORM query would cost more to compile than to run."""
+
+    _cache: dict = {}
+
+    def __init__(self, model, alias: str):
+        self.model, self.alias = model, alias
+        self.fields = model._meta.concrete_fields
+        self.attnames = [f.attname for f in self.fields]
+        self.columns = ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in self.fields)
+        self.converters = []
+        for index, f in enumerate(self.fields):
+            col = f.get_col(alias)
+            found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            if found:
+                self.converters.append((index, col, found))
+
+    @classmethod
+    def of(cls, model, alias: str) -> RowLoader:
+        key = (model, alias, connection.vendor)
+        if key not in cls._cache:
+            cls._cache[key] = cls(model, alias)
+        return cls._cache[key]
+
+    def build(self, row, start: int = 0):
+        values = list(row[start:start + len(self.fields)])
+        for index, col, found in self.converters:
+            value = values[index]
+            for convert in found:
+                value = convert(value, col, connection)
+            values[index] = value
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
+def converted(field, value):
+    """One raw value converted as the ORM would read `field` (e.g. a decimal on SQLite)."""
+    col = field.get_col("x")
+    for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+        value = convert(value, col, connection)
+    return value
 
 
 @dataclass
@@ -40,6 +85,8 @@ class InstallmentState:
     penalty_balance: Decimal = ZERO  # accrued (memo 9113) not yet collected
     interest_receivable: Decimal = ZERO  # 1331 for this installment
     interest_memo: Decimal = ZERO  # 9112 for this installment
+    # loan_state(as_of=D): principal and interest settled by allocations effective by D, and before D
+    paid_through: tuple[Decimal, Decimal, Decimal, Decimal] | None = None
 
     @property
     def principal_unpaid(self) -> Decimal:
@@ -88,31 +135,65 @@ class LoanState:
         return (as_of - min(late)).days if late else 0
 
 
-def loan_state(loan: Loan, *, after: date | None = None) -> LoanState:
-    """The loan's installments with what settled them, and its subledger balances: two queries.
-    With `after`: also the penalty accrued for days after that date, per installment."""
-    rows = (
-        Installment.objects.filter(loan=loan)
-        .annotate(
-            p_paid=Coalesce(Sum("allocations__amount", filter=Q(allocations__component="principal")), _Z),
-            i_paid=Coalesce(Sum("allocations__amount", filter=Q(allocations__component="interest")), _Z),
-            pen_paid=Coalesce(Sum("allocations__amount", filter=Q(allocations__component="penalty")), _Z),
-            s_paid=Coalesce(Sum("allocations__amount", filter=Q(allocations__component="savings")), _Z),
-        )
-        .order_by("due_on", "schedule_version", "number")
-        .values_list("id", "number", "schedule_version", "due_on", "principal", "interest", "savings", "superseded_on",
-                     "p_paid", "i_paid", "pen_paid", "s_paid")
-    )
-    installments = [InstallmentState(*row[:8], *(Decimal(v) for v in row[8:])) for row in rows]
-    by_id = {i.id: i for i in installments}
+_STATE_SQL = """
+    SELECT 0, i.id, i.number, i.schedule_version, i.due_on, i.principal, i.interest, i.savings, i.superseded_on,
+           COALESCE(a.p, 0), COALESCE(a.i, 0), COALESCE(a.pen, 0), COALESCE(a.s, 0),
+           COALESCE(a.p_on, 0), COALESCE(a.i_on, 0), COALESCE(a.p_before, 0), COALESCE(a.i_before, 0), NULL
+    FROM repayments_installment i
+    LEFT JOIN (
+        SELECT installment_id,
+               SUM(CASE WHEN component = 'principal' THEN amount ELSE 0 END) AS p,
+               SUM(CASE WHEN component = 'interest' THEN amount ELSE 0 END) AS i,
+               SUM(CASE WHEN component = 'penalty' THEN amount ELSE 0 END) AS pen,
+               SUM(CASE WHEN component = 'savings' THEN amount ELSE 0 END) AS s,
+               SUM(CASE WHEN component = 'principal' AND effective_on <= %(on)s THEN amount ELSE 0 END) AS p_on,
+               SUM(CASE WHEN component = 'interest' AND effective_on <= %(on)s THEN amount ELSE 0 END) AS i_on,
+               SUM(CASE WHEN component = 'principal' AND effective_on < %(on)s THEN amount ELSE 0 END) AS p_before,
+               SUM(CASE WHEN component = 'interest' AND effective_on < %(on)s THEN amount ELSE 0 END) AS i_before
+        FROM repayments_allocation
+        WHERE loan_id = %(loan)s AND installment_id IS NOT NULL
+        GROUP BY installment_id
+    ) a ON a.installment_id = i.id
+    WHERE i.loan_id = %(loan)s
+    UNION ALL
+    SELECT 1, installment_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           SUM(amount), SUM(CASE WHEN kind = 'penalty_accrual' AND entry_date > %(after)s AND amount > 0 THEN amount ELSE 0 END),
+           NULL, NULL, NULL, NULL, NULL, NULL, account
+    FROM repayments_loanledgerline
+    WHERE loan_id = %(loan)s
+    GROUP BY installment_id, account
+    ORDER BY 1, 5, 4, 3
+"""
+
+
+def _as_date(value) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value  # SQLite (the demo) returns ISO strings
+
+
+def loan_state(loan: Loan, *, after: date | None = None, as_of: date | None = None) -> LoanState:
+    """The loan's installments with what settled them, and its subledger balances: one statement
+    (raw SQL: this is the hot read of posting and of the balance endpoint). With `after`: also the
+    penalty accrued for days after that date, per installment. With `as_of`: also the principal
+    and interest settled by allocations effective by that day and before it (InstallmentState
+    .paid_through), for the per-loan accrual catch-up."""
+    on = as_of or after
+    installments: list[InstallmentState] = []
     accounts: dict[str, Decimal] = defaultdict(Decimal)
-    # Accruals posted for later days (positive lines: a mirrored reversal dated later is not one).
-    later_filter = Q(kind="penalty_accrual", entry_date__gt=after, amount__gt=0) if after is not None else Q(pk__in=[])
     penalty_later: dict[int, Decimal] = {}
-    lines = (LoanLedgerLine.objects.filter(loan=loan).values_list("installment_id", "account")
-             .annotate(t=Sum("amount"), later=Coalesce(Sum("amount", filter=later_filter), _Z)))
-    for inst_id, account, total, later in lines:
-        total = Decimal(total)
+    by_id: dict[int, InstallmentState] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_STATE_SQL, {"loan": loan.pk, "on": on, "after": after})
+        rows = cursor.fetchall()
+    for row in rows:
+        if row[0] == 0:
+            inst = InstallmentState(row[1], row[2], row[3], _as_date(row[4]), Decimal(row[5]), Decimal(row[6]), Decimal(row[7]),
+                                    _as_date(row[8]), Decimal(row[9]), Decimal(row[10]), Decimal(row[11]), Decimal(row[12]))
+            if on is not None:
+                inst.paid_through = (Decimal(row[13]), Decimal(row[14]), Decimal(row[15]), Decimal(row[16]))
+            installments.append(inst)
+            by_id[inst.id] = inst
+            continue
+        inst_id, account, total, later = row[1], row[17], Decimal(row[9]), row[10]
         if later:
             penalty_later[inst_id] = penalty_later.get(inst_id, ZERO) + Decimal(later)
         accounts[account] += total
@@ -167,6 +248,14 @@ def dues_as_of(state: LoanState, as_of: date, pending: dict[int, Decimal] | None
             if i.principal_unpaid > 0:
                 future.append(i)
     return dues, future
+
+
+def payoff_total(dues: list[Due], future: list[InstallmentState]) -> Decimal:
+    """payoff_amount(...)["total"] from dues_as_of's result (posting computes the dues once)."""
+    total = sum((i.principal_unpaid for i in future), ZERO)
+    for d in dues:
+        total += d.penalty + d.interest + d.principal + d.fees + d.savings
+    return total
 
 
 def payoff_amount(state: LoanState, as_of: date, pending: dict[int, Decimal] | None = None) -> dict[str, Decimal]:

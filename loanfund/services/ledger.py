@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from loanfund import chart
 from loanfund.errors import DomainError, InvalidState
@@ -71,7 +71,21 @@ def validate_postings(postings: Sequence[Posting]) -> list[Posting]:
     return lines
 
 
-@transaction.atomic
+def insert_rows(model, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """Append-only rows in one multi-row INSERT (chunked for SQLite's parameter limit): no model
+    instances, no signals. For the posting hot path; the tables written this way have no history."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    head = f"INSERT INTO {table} ({', '.join(connection.ops.quote_name(c) for c in columns)}) VALUES "
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    size = max(1, 900 // len(columns))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            chunk = rows[start:start + size]
+            cursor.execute(head + ", ".join([one] * len(chunk)), [value for row in chunk for value in row])
+
+
 def journal_entry_post(
     *,
     fund: Fund,
@@ -86,20 +100,21 @@ def journal_entry_post(
 ) -> JournalEntry:
     lines = validate_postings(lines)
     ids = _account_ids(fund.pk, (p.account for p in lines))
-    entry = JournalEntry.objects.create(
-        fund=fund,
-        entry_date=entry_date,
-        kind=kind,
-        memo=memo[:500],
-        source_type=source_type,
-        source_id=str(source_id),
-        created_by=created_by,
-        reverses=reverses,
-    )
-    JournalLine.objects.bulk_create(
-        JournalLine(entry=entry, account_id=ids[p.account], side=p.side, amount=p.amount, amount_currency=p.currency)
-        for p in lines
-    )
+    # Validated before anything is written, so no savepoint is needed: an error while writing
+    # marks the caller's transaction for rollback (never a half-written entry).
+    with transaction.atomic(savepoint=False):
+        entry = JournalEntry.objects.create(
+            fund=fund,
+            entry_date=entry_date,
+            kind=kind,
+            memo=memo[:500],
+            source_type=source_type,
+            source_id=str(source_id),
+            created_by=created_by,
+            reverses=reverses,
+        )
+        insert_rows(JournalLine, ("entry_id", "account_id", "side", "amount", "amount_currency"),
+                    [(entry.pk, ids[p.account], p.side, p.amount, p.currency) for p in lines])
     return entry
 
 

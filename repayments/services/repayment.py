@@ -12,23 +12,24 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from loanfund import chart
 from loanfund.errors import DomainError, InvalidState
-from loanfund.models import Fund, JournalEntry
+from loanfund.models import Fund, FundSettings, JournalEntry, LoanProductVersion
+from loanfund.money import VND
 from loanfund.selectors.fund import fund_settings_as_of
-from loanfund.services.ledger import journal_entry_reverse
+from loanfund.services.ledger import insert_rows, journal_entry_reverse
 
 from .. import sql
 from ..allocation import Line, allocate
 from ..models import Allocation, Installment, Loan, Prepayment, Repayment
 from ..posting import LoanEntry, subledger_mirror
 from ..schedule import reamortize
-from ..selectors import ZERO, LoanState, dues_as_of, loan_state, payoff_amount
-from ..settlement import allocations_write, settled_at_creation
+from ..selectors import ZERO, LoanState, RowLoader, converted, dues_as_of, loan_state, payoff_total
+from ..settlement import allocations_write, installments_settle, settled_at_creation
 
 CHANNEL_ACCOUNT = {Repayment.Channel.CASH: chart.CASH, Repayment.Channel.BANK_TRANSFER: chart.BANK,
                    Repayment.Channel.PAYROLL_DEDUCTION: chart.BANK}
@@ -44,6 +45,45 @@ def lock_loan(*, fund: Fund, loan_id: int) -> Loan:
     if loan is None:
         raise DomainError("not_found", "No such loan.", status=404)
     return loan
+
+
+def _lock_for_posting(*, fund: Fund, loan_id: int, paid_on: date) -> Loan:
+    """lock_loan for a repayment dated `paid_on`, with what posting needs in the same round trip:
+    whether a posted repayment is dated later (`has_later`: a replay) and the fund's rate of
+    interest on overdue interest in force that day (`overdue_interest_rate`, as
+    sql.overdue_interest_rate reads it). Raw SQL: the ORM form costs more to compile than to run."""
+    loan_rows, fund_rows, version_rows = (RowLoader.of(Loan, "l"), RowLoader.of(Fund, "f"), RowLoader.of(LoanProductVersion, "v"))
+    rate = ("(SELECT CASE WHEN s.interest_on_overdue_interest_enabled THEN s.max_interest_on_overdue_interest_rate ELSE 0 END "
+            "FROM loanfund_fundsettings s WHERE s.fund_id = l.fund_id {} ORDER BY s.effective_from {} LIMIT 1)")
+    lock = " FOR UPDATE OF l" if connection.features.has_select_for_update_of else ""
+    statement = f"""
+        SELECT {loan_rows.columns}, {fund_rows.columns}, {version_rows.columns},
+               EXISTS (SELECT 1 FROM repayments_repayment r WHERE r.loan_id = l.id AND r.status = %(posted)s AND r.paid_on > %(on)s),
+               COALESCE({rate.format("AND s.effective_from <= %(on)s", "DESC")}, {rate.format("", "ASC")})
+        FROM repayments_loan l
+        JOIN loanfund_fund f ON f.id = l.fund_id
+        JOIN loanfund_loanproductversion v ON v.id = l.product_version_id
+        WHERE l.id = %(loan)s AND l.fund_id = %(fund)s{lock}"""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, {"loan": loan_id, "fund": fund.pk, "on": paid_on, "posted": Repayment.Status.POSTED.value})
+        row = cursor.fetchone()
+    if row is None:
+        raise DomainError("not_found", "No such loan.", status=404)
+    loan = loan_rows.build(row)
+    at = len(loan_rows.fields)
+    Loan._meta.get_field("fund").set_cached_value(loan, fund_rows.build(row, at))
+    at += len(fund_rows.fields)
+    Loan._meta.get_field("product_version").set_cached_value(loan, version_rows.build(row, at))
+    loan.has_later = bool(row[-2])
+    loan.overdue_interest_rate = converted(FundSettings._meta.get_field("max_interest_on_overdue_interest_rate"), row[-1])
+    loan.rate_on = paid_on
+    return loan
+
+
+def _overdue_interest_rate(loan: Loan, on: date) -> Decimal:
+    if getattr(loan, "rate_on", None) == on:
+        return Decimal(loan.overdue_interest_rate)
+    return sql.overdue_interest_rate(loan.fund, on)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -70,6 +110,43 @@ def accrual_lines(loan: Loan, entry: LoanEntry, *, as_of: date, penalty: bool = 
     return rows
 
 
+def catch_up_lines(loan: Loan, state: LoanState, entry: LoanEntry, *, as_of: date) -> list[tuple]:
+    """accrual_lines for a repayment, from the state posting loads anyway (`loan_state(as_of=...)`).
+
+    The interest part of sql.loan_catch_up_select is computed here from the same sums (all
+    allocations and all 1331/9112 lines of each installment due by `as_of`, to the memo account
+    when the loan is past due that day); the penalty statement runs only when some installment
+    due before `as_of` was unpaid at the start of that day, the only rows it can return (its
+    HAVING), and never for a loan without penalty. tests/servicing/test_posting_fast_paths.py
+    compares both with the SQL."""
+    rate = _overdue_interest_rate(loan, as_of)
+    overdue = penalty_due = False
+    interest = []
+    for i in state.installments:
+        if i.due_on > as_of:
+            break  # ordered by due date
+        if i.due_on < as_of:
+            p_on, i_on, p_before, i_before = i.paid_through
+            overdue = overdue or i.principal > p_on or i.interest > i_on
+            penalty_due = penalty_due or i.principal > p_before or (rate > 0 and i.interest > i_before)
+        if i.interest > 0:
+            delta = i.interest - i.interest_paid - i.interest_receivable - i.interest_memo
+            if delta:
+                interest.append(i.id)
+                interest.append(delta)
+    account = chart.MEMO_OVERDUE_INTEREST if overdue else chart.INTEREST_RECEIVABLE
+    rows = [(loan.pk, interest[k], account, interest[k + 1]) for k in range(0, len(interest), 2)]
+    if penalty_due and (loan.penalty_rate > 0 or rate > 0):
+        rows += sql.fetch(sql.penalty_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk, interest_rate=rate))
+    for _, inst, account, amount in rows:
+        if account == chart.MEMO_OVERDUE_PENALTY:
+            entry.signed(account, Decimal(amount), contra=chart.MEMO_CONTRA, installment_id=inst, kind="penalty_accrual")
+        else:
+            contra = chart.INTEREST_INCOME if account == chart.INTEREST_RECEIVABLE else chart.MEMO_CONTRA
+            entry.signed(account, Decimal(amount), contra=contra, installment_id=inst, kind="interest_accrual")
+    return rows
+
+
 def accrue_loan(loan: Loan, *, as_of: date, on: date, created_by=None, penalty: bool = True) -> JournalEntry | None:
     """Post the interest fallen due and the penalty through `as_of` not yet accrued for this loan."""
     if not loan.is_open:
@@ -84,7 +161,7 @@ def accrue_loan(loan: Loan, *, as_of: date, on: date, created_by=None, penalty: 
 # ------------------------------------------------------------------------------------------------
 
 
-def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> list[Allocation]:
+def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> None:
     amount = Decimal(repayment.amount.amount)
     if loan.status == Loan.Status.WRITTEN_OFF:
         return _apply_recovery(loan, repayment, amount, on=on, created_by=created_by)
@@ -93,15 +170,14 @@ def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> list[Al
     # The catch-up accruals and the repayment are one journal entry (fewer round trips); undoing the
     # repayment undoes them too, and the next catch-up (replay, reversal, close of business) redoes them.
     entry = LoanEntry(loan)
-    accrued = accrual_lines(loan, entry, as_of=repayment.paid_on)
-    state = loan_state(loan, after=repayment.paid_on)
-    state.add_accruals(accrued)
+    state = loan_state(loan, after=repayment.paid_on, as_of=repayment.paid_on)
+    state.add_accruals(catch_up_lines(loan, state, entry, as_of=repayment.paid_on))
     later_penalty = {inst: -amount for inst, amount in state.penalty_later.items()}
-    payoff = payoff_amount(state, repayment.paid_on, later_penalty)["total"]
+    dues, future = dues_as_of(state, repayment.paid_on, later_penalty)
+    payoff = payoff_total(dues, future)
     if amount > payoff:
         raise DomainError("amount_exceeds_payoff", f"{amount} đồng is more than the {payoff} đồng that closes the loan on {repayment.paid_on}.",
                           attr="amount", status=400, extra={"payoff": str(payoff)})
-    dues, future = dues_as_of(state, repayment.paid_on, later_penalty)
     result = allocate(amount, dues, order=loan.product_version.allocation_order or ("penalty", "interest", "principal"))
     lines = list(result.lines)
     surplus = result.unallocated
@@ -142,8 +218,7 @@ def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> list[Al
             entry.cr(chart.FEE_INCOME, ln.amount)
     je = entry.post(entry_date=on, kind="repayment", source_type="repayment", source_id=repayment.pk, created_by=created_by,
                     memo=f"Repayment {repayment.reference} on {loan.number}")
-    rows = [Allocation(fund_id=loan.fund_id, loan=loan, repayment=repayment, installment_id=ln.installment, component=ln.component,
-                       kind=Allocation.Kind.PAYMENT, amount=ln.amount, effective_on=on, journal_entry=je) for ln in lines]
+    rows = [(ln.installment, ln.component, Allocation.Kind.PAYMENT, ln.amount, je.pk) for ln in lines]
 
     # What the new balances leave behind.
     paid = {}
@@ -160,17 +235,15 @@ def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> list[Al
         for component, unpaid in (("interest", inst.interest_unpaid), ("savings", inst.savings_unpaid)):
             left = unpaid - paid.get(inst.id, {}).get(component, ZERO)
             if left > 0:
-                rows.append(Allocation(fund_id=loan.fund_id, loan=loan, repayment=repayment, installment_id=inst.id, component=component,
-                                       kind=Allocation.Kind.RESCHEDULED, amount=left, effective_on=on))
-    allocations_write(rows)
+                rows.append((inst.id, component, Allocation.Kind.RESCHEDULED, left, None))
+    allocations_insert(loan, repayment, on, rows)
     if prepaid_ids and policy == "reduce_installment" and principal_left > 0:
         _reamortize_after_prepayment(loan, repayment, state, paid, on=on)
     if principal_left <= 0:
         _close_if_repaid(loan, on=on, paid_on=repayment.paid_on, created_by=created_by)
-    return rows
 
 
-def _apply_recovery(loan: Loan, repayment: Repayment, amount: Decimal, *, on: date, created_by) -> list[Allocation]:
+def _apply_recovery(loan: Loan, repayment: Repayment, amount: Decimal, *, on: date, created_by) -> None:
     """Cash on a written-off loan: income when collected, and the off-balance claim shrinks."""
     state = loan_state(loan)
     claim = state.accounts.get(chart.MEMO_WRITTEN_OFF, ZERO)
@@ -181,9 +254,8 @@ def _apply_recovery(loan: Loan, repayment: Repayment, amount: Decimal, *, on: da
     entry.dr(CHANNEL_ACCOUNT[repayment.channel], amount).cr(chart.RECOVERY_INCOME, amount)
     entry.dr(chart.MEMO_CONTRA, amount).cr(chart.MEMO_WRITTEN_OFF, amount)
     je = entry.post(entry_date=on, kind="recovery", source_type="repayment", source_id=repayment.pk, created_by=created_by)
-    row = Allocation.objects.create(fund_id=loan.fund_id, loan=loan, repayment=repayment, component=Allocation.Component.RECOVERY,
-                                    kind=Allocation.Kind.RECOVERY, amount=amount, effective_on=on, journal_entry=je)
-    return [row]
+    Allocation.objects.create(fund_id=loan.fund_id, loan=loan, repayment=repayment, component=Allocation.Component.RECOVERY,
+                              kind=Allocation.Kind.RECOVERY, amount=amount, effective_on=on, journal_entry=je)
 
 
 def _reamortize_after_prepayment(loan: Loan, repayment: Repayment, state: LoanState, paid: dict, *, on: date) -> None:
@@ -229,8 +301,7 @@ def _close_if_repaid(loan: Loan, *, on: date, paid_on: date, created_by) -> None
     if state.principal_outstanding != 0 or dues or future:
         return
     savings = state.savings_balance
-    settings_row = fund_settings_as_of(fund=loan.fund, on=on)
-    if savings > 0 and settings_row.return_savings_at_payoff:
+    if savings > 0 and fund_settings_as_of(fund=loan.fund, on=on).return_savings_at_payoff:
         account = chart.CASH if loan.disbursement_method == Loan.Method.CASH else chart.BANK
         LoanEntry(loan).dr(chart.COMPULSORY_SAVINGS, savings).cr(account, savings).post(
             entry_date=on, kind="savings_return", source_type="loan_close", source_id=loan.pk, created_by=created_by,
@@ -268,6 +339,20 @@ def _unpost(loan: Loan, repayment: Repayment, *, on: date, created_by) -> None:
     )
 
 
+def allocations_insert(loan: Loan, repayment: Repayment, on: date, rows) -> None:
+    """settlement.allocations_write for the rows of one repayment, given as (installment_id,
+    component, kind, amount, journal_entry_id): one INSERT without model instances, then the
+    settlement projection of the installments touched, in the same transaction."""
+    if not rows:
+        return
+    created = timezone.now()
+    insert_rows(Allocation, ("fund_id", "loan_id", "repayment_id", "installment_id", "component", "kind", "amount", "amount_currency",
+                             "effective_on", "journal_entry_id", "created_at"),
+                [(loan.fund_id, loan.pk, repayment.pk, inst, component, kind, amount, VND, on, je, created)
+                 for inst, component, kind, amount, je in rows])
+    installments_settle(row[0] for row in rows)
+
+
 def _later(loan: Loan, paid_on: date, after_id: int | None = None) -> list[Repayment]:
     """Posted repayments of the loan after (paid_on, after_id) in posting order: usually none."""
     later = Q(paid_on__gt=paid_on) | (Q(paid_on=paid_on, pk__gt=after_id) if after_id is not None else Q(pk__in=[]))
@@ -281,7 +366,7 @@ def _later(loan: Loan, paid_on: date, after_id: int | None = None) -> list[Repay
 
 @transaction.atomic
 def repayment_post(*, fund: Fund, loan_id: int, amount: Decimal, paid_on: date, reference: str, channel: str, posted_by) -> Repayment:
-    loan = lock_loan(fund=fund, loan_id=loan_id)
+    loan = _lock_for_posting(fund=fund, loan_id=loan_id, paid_on=paid_on)
     if paid_on > today():
         raise DomainError("future_date", "A repayment cannot be dated in the future.", attr="paid_on", status=400)
     if paid_on < loan.disbursed_on:
@@ -290,13 +375,18 @@ def repayment_post(*, fund: Fund, loan_id: int, amount: Decimal, paid_on: date, 
         raise DomainError("invalid_channel", f"channel is one of {', '.join(CHANNEL_ACCOUNT)}.", attr="channel", status=400)
     if amount <= 0:
         raise DomainError("zero_amount", "Amount must be greater than zero.", attr="amount", status=400)
-    if Repayment.objects.filter(fund=fund, reference=reference).exists():
-        raise DomainError("duplicate_reference", f"Reference {reference!r} is already used in this fund.", attr="reference", status=409)
-    later = _later(loan, paid_on)
+    # The unique constraint is the duplicate check (no SELECT first); this transaction rolls back.
+    try:
+        repayment = Repayment.objects.create(fund=fund, loan=loan, amount=amount, paid_on=paid_on, reference=reference, channel=channel,
+                                             created_by=posted_by)
+    except IntegrityError as exc:
+        if "repayment_reference_unique_per_fund" in str(exc) or "repayments_repayment.reference" in str(exc):
+            raise DomainError("duplicate_reference", f"Reference {reference!r} is already used in this fund.", attr="reference",
+                              status=409) from None
+        raise
+    later = _later(loan, paid_on) if loan.has_later else []
     for r in reversed(later):
         _unpost(loan, r, on=r.paid_on, created_by=posted_by)
-    repayment = Repayment.objects.create(fund=fund, loan=loan, amount=amount, paid_on=paid_on, reference=reference, channel=channel,
-                                         created_by=posted_by)
     _apply(loan, repayment, on=paid_on, created_by=posted_by)
     for r in later:
         _apply(loan, r, on=r.paid_on, created_by=posted_by)

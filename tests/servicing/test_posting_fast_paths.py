@@ -1,0 +1,157 @@
+"""The posting hot path (issue 7): its shortcuts must give exactly what the general SQL gives.
+
+* the accrual catch-up of a repayment is computed from the loan state posting loads anyway, and the
+  penalty statement runs only when some installment was unpaid at the start of the day: every
+  catch-up is compared here with sql.loan_catch_up_select run at the same moment;
+* a constant, small number of statements per repayment, whatever the number of installments.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from loanfund import chart
+from loanfund.errors import DomainError, InvalidState
+from repayments import cob, sql
+from repayments.models import LoanLedgerLine, Repayment
+from repayments.selectors import payoff_quote
+from repayments.services import repayment, repayment_post, repayment_reverse
+
+from .helpers import assert_sound, days
+
+pytestmark = pytest.mark.django_db
+
+START = date(2025, 1, 6)
+
+
+@pytest.fixture
+def compared(monkeypatch):
+    """Every catch_up_lines call also runs the general statement; returns the list of comparisons."""
+    seen = []
+    original = repayment.catch_up_lines
+
+    def checked(loan, state, entry, *, as_of):
+        expected = sql.fetch(sql.loan_catch_up_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk,
+                                                      interest_rate=sql.overdue_interest_rate(loan.fund, as_of)))
+        rows = original(loan, state, entry, as_of=as_of)
+        seen.append((as_of, sorted((i, a, Decimal(m)) for _, i, a, m in rows), sorted((i, a, Decimal(m)) for _, i, a, m in expected)))
+        return rows
+
+    monkeypatch.setattr(repayment, "catch_up_lines", checked)
+    return seen
+
+
+def assert_same(seen):
+    assert seen, "no repayment went through the catch-up"
+    for as_of, fast, general in seen:
+        assert fast == general, f"catch-up as of {as_of}"
+
+
+payments = st.lists(st.tuples(st.integers(0, 120), st.integers(1, 900_000)), min_size=1, max_size=6)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(history=payments, order=st.randoms(use_true_random=False), cob_every=st.sampled_from([0, 7, 30]),
+       kind=st.sampled_from(["weekly_flat", "monthly_annuity", "monthly_equal"]), interest_on_interest=st.booleans(),
+       reverse_first=st.booleans())
+def test_the_catch_up_from_the_state_equals_the_sql_catch_up(staff, fund, make_loan, compared, history, order, cob_every, kind,
+                                                              interest_on_interest, reverse_first):
+    from loanfund.services.fund import fund_settings_update
+
+    compared.clear()
+    with transaction.atomic():
+        if interest_on_interest:
+            fund_settings_update(fund=fund, effective_from=date(2025, 1, 1), changes={"interest_on_overdue_interest_enabled": True},
+                                 changed_by=staff.director)
+        loan = make_loan(kind=kind, installments=12 if kind != "weekly_flat" else 26)
+        if cob_every:
+            for n in range(0, 130, cob_every):
+                cob.close_of_business(fund=fund, as_of=days(START, n))
+        entered = list(enumerate(history))
+        order.shuffle(entered)  # back-dated entries whenever a later date was entered first
+        posted = []
+        for k, (offset, amount) in entered:
+            day = days(START, offset)
+            loan.refresh_from_db()
+            if not loan.is_open:
+                break
+            amount = min(Decimal(amount), payoff_quote(loan, day)["total"])
+            if amount <= 0:
+                continue
+            try:
+                posted.append(repayment_post(fund=fund, loan_id=loan.pk, amount=amount, paid_on=day, reference=f"f{k}", channel="cash",
+                                             posted_by=staff.officer))
+            except InvalidState:  # replaying a re-amortising prepayment (reduce_installment) is refused
+                pass
+        if reverse_first and posted:
+            first = min(posted, key=lambda r: (r.paid_on, r.pk))
+            try:
+                repayment_reverse(fund=fund, loan_id=loan.pk, repayment_id=first.pk, reason="bounced", reversed_by=staff.accountant)
+            except InvalidState:
+                pass
+        assert_same(compared)
+        assert_sound(fund)
+        transaction.set_rollback(True)
+
+
+def test_a_back_dated_repayment_still_accrues_what_falls_due_by_its_date(staff, fund, make_loan, compared):
+    loan = make_loan(kind="monthly_equal", installments=12)  # first due 2025-02-06
+    for n in range(0, 70):
+        cob.close_of_business(fund=fund, as_of=days(START, n))  # through 2025-03-16: two installments overdue
+    compared.clear()
+    repayment_post(fund=fund, loan_id=loan.pk, amount=Decimal(500_000), paid_on=date(2025, 2, 20), reference="back", channel="cash",
+                   posted_by=staff.officer)
+    assert_same(compared)
+    # The penalty accrued for days after 2025-02-20 is not owed by that payment; close of business
+    # had posted the interest of both installments already: nothing to catch up but nothing lost.
+    (as_of, fast, _), = compared
+    assert as_of == date(2025, 2, 20)
+    assert all(account != chart.INTEREST_RECEIVABLE for _, account, _ in fast)
+    assert_sound(fund)
+
+
+def test_no_catch_up_statement_when_nothing_can_be_pending(staff, fund, make_loan):
+    loan = make_loan(installments=52)  # weekly, first due 2025-01-13
+    with CaptureQueriesContext(connection) as ctx:
+        repayment_post(fund=fund, loan_id=loan.pk, amount=Decimal(100_000), paid_on=date(2025, 1, 10), reference="early", channel="cash",
+                       posted_by=staff.officer)
+    assert not [q for q in ctx.captured_queries if "9113" in q["sql"] and "SELECT" in q["sql"]]
+    with CaptureQueriesContext(connection) as ctx:  # installment 1 due and unpaid: a day of penalty on 2025-01-15
+        repayment_post(fund=fund, loan_id=loan.pk, amount=Decimal(50_000), paid_on=date(2025, 1, 15), reference="late", channel="cash",
+                       posted_by=staff.officer)
+    assert [q for q in ctx.captured_queries if "9113" in q["sql"] and "SELECT" in q["sql"]]
+    assert LoanLedgerLine.objects.filter(loan=loan, kind="penalty_accrual", entry_date=date(2025, 1, 15)).exists()
+    assert LoanLedgerLine.objects.filter(loan=loan, kind="interest_accrual", installment__number=1).exists()
+    assert_sound(fund)
+
+
+@pytest.mark.parametrize("installments", [4, 150])
+def test_statements_per_repayment_are_few_and_constant(staff, fund, make_loan, installments):
+    loan = make_loan(installments=installments)
+    counts = []
+    for n, day in enumerate((date(2025, 1, 13), date(2025, 1, 20), date(2025, 1, 23))):
+        with CaptureQueriesContext(connection) as ctx:
+            repayment_post(fund=fund, loan_id=loan.pk, amount=Decimal(150_000), paid_on=day, reference=f"s{installments}-{n}", channel="cash",
+                           posted_by=staff.officer)
+        counts.append(len([q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]))
+    # lock (+ later repayments + settings), repayment + its history row, loan state, [penalty],
+    # journal entry, journal lines, subledger lines, allocations
+    assert max(counts) <= 9, counts
+    assert_sound(fund)
+
+
+def test_a_duplicate_reference_is_refused_without_a_trace(staff, fund, make_loan):
+    loan = make_loan()
+    repayment_post(fund=fund, loan_id=loan.pk, amount=Decimal(100_000), paid_on=date(2025, 1, 13), reference="dup", channel="cash",
+                   posted_by=staff.officer)
+    with pytest.raises(DomainError) as err:
+        repayment_post(fund=fund, loan_id=loan.pk, amount=Decimal(100_000), paid_on=date(2025, 1, 13), reference="dup", channel="cash",
+                       posted_by=staff.officer)
+    assert err.value.code == "duplicate_reference"
+    assert Repayment.objects.filter(reference="dup").count() == 1
+    assert_sound(fund)
