@@ -80,7 +80,6 @@ class InstallmentState:
     superseded_on: date | None
     principal_paid: Decimal = ZERO
     interest_paid: Decimal = ZERO
-    penalty_paid: Decimal = ZERO
     savings_paid: Decimal = ZERO
     penalty_balance: Decimal = ZERO  # accrued (memo 9113) not yet collected
     interest_receivable: Decimal = ZERO  # 1331 for this installment
@@ -135,30 +134,39 @@ class LoanState:
         return (as_of - min(late)).days if late else 0
 
 
-_STATE_SQL = """
+# Settled before the day asked (settled_on, repayments.settlement): every component fully paid, so
+# its allocations need not be summed; the others' are. Without a day: settled as of today.
+_SETTLED = "i.settled_on IS NOT NULL AND (%(on)s IS NULL OR i.settled_on < %(on)s)"
+
+_STATE_SQL = f"""
     SELECT 0, i.id, i.number, i.schedule_version, i.due_on, i.principal, i.interest, i.savings, i.superseded_on,
-           COALESCE(a.p, 0), COALESCE(a.i, 0), COALESCE(a.pen, 0), COALESCE(a.s, 0),
-           COALESCE(a.p_on, 0), COALESCE(a.i_on, 0), COALESCE(a.p_before, 0), COALESCE(a.i_before, 0), NULL
+           CASE WHEN {_SETTLED} THEN i.principal ELSE COALESCE(a.p, 0) END,
+           CASE WHEN {_SETTLED} THEN i.interest ELSE COALESCE(a.i, 0) END,
+           CASE WHEN {_SETTLED} THEN i.savings ELSE COALESCE(a.s, 0) END,
+           CASE WHEN {_SETTLED} THEN i.principal ELSE COALESCE(a.p_on, 0) END,
+           CASE WHEN {_SETTLED} THEN i.interest ELSE COALESCE(a.i_on, 0) END,
+           CASE WHEN {_SETTLED} THEN i.principal ELSE COALESCE(a.p_before, 0) END,
+           CASE WHEN {_SETTLED} THEN i.interest ELSE COALESCE(a.i_before, 0) END, NULL
     FROM repayments_installment i
     LEFT JOIN (
-        SELECT installment_id,
-               SUM(CASE WHEN component = 'principal' THEN amount ELSE 0 END) AS p,
-               SUM(CASE WHEN component = 'interest' THEN amount ELSE 0 END) AS i,
-               SUM(CASE WHEN component = 'penalty' THEN amount ELSE 0 END) AS pen,
-               SUM(CASE WHEN component = 'savings' THEN amount ELSE 0 END) AS s,
-               SUM(CASE WHEN component = 'principal' AND effective_on <= %(on)s THEN amount ELSE 0 END) AS p_on,
-               SUM(CASE WHEN component = 'interest' AND effective_on <= %(on)s THEN amount ELSE 0 END) AS i_on,
-               SUM(CASE WHEN component = 'principal' AND effective_on < %(on)s THEN amount ELSE 0 END) AS p_before,
-               SUM(CASE WHEN component = 'interest' AND effective_on < %(on)s THEN amount ELSE 0 END) AS i_before
-        FROM repayments_allocation
-        WHERE loan_id = %(loan)s AND installment_id IS NOT NULL
-        GROUP BY installment_id
+        SELECT a.installment_id,
+               SUM(CASE WHEN a.component = 'principal' THEN a.amount ELSE 0 END) AS p,
+               SUM(CASE WHEN a.component = 'interest' THEN a.amount ELSE 0 END) AS i,
+               SUM(CASE WHEN a.component = 'savings' THEN a.amount ELSE 0 END) AS s,
+               SUM(CASE WHEN a.component = 'principal' AND a.effective_on <= %(on)s THEN a.amount ELSE 0 END) AS p_on,
+               SUM(CASE WHEN a.component = 'interest' AND a.effective_on <= %(on)s THEN a.amount ELSE 0 END) AS i_on,
+               SUM(CASE WHEN a.component = 'principal' AND a.effective_on < %(on)s THEN a.amount ELSE 0 END) AS p_before,
+               SUM(CASE WHEN a.component = 'interest' AND a.effective_on < %(on)s THEN a.amount ELSE 0 END) AS i_before
+        FROM repayments_installment i
+        JOIN repayments_allocation a ON a.installment_id = i.id AND a.component IN ('principal', 'interest', 'savings')
+        WHERE i.loan_id = %(loan)s AND NOT ({_SETTLED})
+        GROUP BY a.installment_id
     ) a ON a.installment_id = i.id
     WHERE i.loan_id = %(loan)s
     UNION ALL
     SELECT 1, installment_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
            SUM(amount), SUM(CASE WHEN kind = 'penalty_accrual' AND entry_date > %(after)s AND amount > 0 THEN amount ELSE 0 END),
-           NULL, NULL, NULL, NULL, NULL, NULL, account
+           NULL, NULL, NULL, NULL, NULL, account
     FROM repayments_loanledgerline
     WHERE loan_id = %(loan)s
     GROUP BY installment_id, account
@@ -172,7 +180,9 @@ def _as_date(value) -> date | None:
 
 def loan_state(loan: Loan, *, after: date | None = None, as_of: date | None = None) -> LoanState:
     """The loan's installments with what settled them, and its subledger balances: one statement
-    (raw SQL: this is the hot read of posting and of the balance endpoint). With `after`: also the
+    (raw SQL: this is the hot read of posting). Only the allocations of installments not settled
+    before the day are summed (the settlement projection); penalty collected is not a figure here
+    (the penalty still owed is the 9113 balance per installment). With `after`: also the
     penalty accrued for days after that date, per installment. With `as_of`: also the principal
     and interest settled by allocations effective by that day and before it (InstallmentState
     .paid_through), for the per-loan accrual catch-up."""
@@ -187,13 +197,13 @@ def loan_state(loan: Loan, *, after: date | None = None, as_of: date | None = No
     for row in rows:
         if row[0] == 0:
             inst = InstallmentState(row[1], row[2], row[3], _as_date(row[4]), Decimal(row[5]), Decimal(row[6]), Decimal(row[7]),
-                                    _as_date(row[8]), Decimal(row[9]), Decimal(row[10]), Decimal(row[11]), Decimal(row[12]))
+                                    _as_date(row[8]), Decimal(row[9]), Decimal(row[10]), Decimal(row[11]))
             if on is not None:
-                inst.paid_through = (Decimal(row[13]), Decimal(row[14]), Decimal(row[15]), Decimal(row[16]))
+                inst.paid_through = (Decimal(row[12]), Decimal(row[13]), Decimal(row[14]), Decimal(row[15]))
             installments.append(inst)
             by_id[inst.id] = inst
             continue
-        inst_id, account, total, later = row[1], row[17], Decimal(row[9]), row[10]
+        inst_id, account, total, later = row[1], row[16], Decimal(row[9]), row[10]
         if later:
             penalty_later[inst_id] = penalty_later.get(inst_id, ZERO) + Decimal(later)
         accounts[account] += total
@@ -272,37 +282,107 @@ def payoff_amount(state: LoanState, as_of: date, pending: dict[int, Decimal] | N
     return parts
 
 
-def loan_balances(loan: Loan, *, today: date) -> dict:
-    """The API.md balance shape of one loan as of today."""
-    state = loan_state(loan)
-    settings_row = fund_settings_as_of(fund=loan.fund, on=today)
-    dpd = state.days_past_due(today) if loan.is_open else 0
-    due_now = [i for i in state.installments if i.due_on <= today]
-    interest_due = sum((max(i.interest_unpaid, ZERO) for i in due_now), ZERO)
-    penalty_due = sum((max(i.penalty_balance, ZERO) for i in state.installments), ZERO)
-    principal_due = sum((max(i.principal_unpaid, ZERO) for i in due_now), ZERO)
-    savings_due = sum((max(i.savings_unpaid, ZERO) for i in due_now), ZERO)
-    nxt = next((i for i in state.installments if i.due_on > today
-                and (i.principal_unpaid > 0 or i.interest_unpaid > 0 or i.savings_unpaid > 0)), None)
+def loan_for_balances(*, fund, loan_id: int, today: date, member_user=None) -> tuple[Loan, Thresholds] | None:
+    """The loan of `fund` (and of the member whose user is `member_user`, if given) with the
+    classification thresholds in force `today`: one raw statement (the balance endpoint's hot read)."""
+    from borrowers.models import Member
+    from loanfund.models import FundSettings
+
+    rows = RowLoader.of(Loan, "l")
+    settings_table, member_table = FundSettings._meta.db_table, Member._meta.db_table
+    pick = f"(SELECT s.id FROM {settings_table} s WHERE s.fund_id = l.fund_id {{}} ORDER BY s.effective_from {{}} LIMIT 1)"
+    member = f" AND l.member_id IN (SELECT m.id FROM {member_table} m WHERE m.user_id = %(user)s)" if member_user is not None else ""
+    statement = f"""
+        SELECT {rows.columns}, t.group2_from_days, t.group3_from_days, t.group4_from_days, t.group5_from_days
+        FROM repayments_loan l
+        LEFT JOIN {settings_table} t ON t.id = COALESCE({pick.format("AND s.effective_from <= %(today)s", "DESC")}, {pick.format("", "ASC")})
+        WHERE l.id = %(loan)s AND l.fund_id = %(fund)s{member}"""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, {"loan": loan_id, "fund": fund.pk, "today": today, "user": getattr(member_user, "pk", None)})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    loan = rows.build(row)
+    Loan._meta.get_field("fund").set_cached_value(loan, fund)
+    return loan, Thresholds(*(int(v) for v in row[-4:]))
+
+
+_BALANCES_SQL = f"""
+    SELECT 0, i.due_on, i.schedule_version, i.number,
+           i.principal - COALESCE(SUM(CASE WHEN a.component = 'principal' THEN a.amount ELSE 0 END), 0),
+           i.interest - COALESCE(SUM(CASE WHEN a.component = 'interest' THEN a.amount ELSE 0 END), 0),
+           i.savings - COALESCE(SUM(CASE WHEN a.component = 'savings' THEN a.amount ELSE 0 END), 0), NULL
+    FROM repayments_installment i
+    LEFT JOIN repayments_allocation a ON a.installment_id = i.id AND a.component IN ('principal', 'interest', 'savings')
+    WHERE i.loan_id = %(loan)s AND i.settled_on IS NULL
+    GROUP BY i.id, i.due_on, i.schedule_version, i.number, i.principal, i.interest, i.savings
+    UNION ALL
+    SELECT 1, NULL, NULL, NULL, SUM(amount), NULL, NULL, account
+    FROM repayments_loanledgerline
+    WHERE loan_id = %(loan)s AND account IN ('{chart.LOANS_CURRENT}', '{chart.LOANS_OVERDUE}', '{chart.COMPULSORY_SAVINGS}')
+    GROUP BY account
+    UNION ALL
+    SELECT 2, NULL, NULL, NULL, SUM(p.balance), NULL, NULL, NULL
+    FROM (SELECT SUM(amount) AS balance FROM repayments_loanledgerline
+          WHERE loan_id = %(loan)s AND account = '{chart.MEMO_OVERDUE_PENALTY}' AND installment_id IS NOT NULL
+          GROUP BY installment_id HAVING SUM(amount) > 0) p
+    ORDER BY 1, 2, 3, 4
+"""
+
+
+def loan_balances(loan: Loan, *, today: date, thresholds: Thresholds | None = None) -> dict:
+    """The API.md balance shape of one loan as of today. `thresholds`: the classification
+    thresholds in force today when the caller has them (loan_for_balances), else read here.
+
+    One statement that reads only what the figures need: the installments not settled (the
+    settlement projection: a settled installment owes no principal, interest or savings), the
+    loan's principal and savings balances, and the penalty accrued and not collected per
+    installment. tests/servicing/test_posting_fast_paths.py compares it with loan_state."""
+    if thresholds is None:
+        thresholds = Thresholds.of(fund_settings_as_of(fund=loan.fund, on=today))
+    with connection.cursor() as cursor:
+        cursor.execute(_BALANCES_SQL, {"loan": loan.pk})
+        rows = cursor.fetchall()
+    accounts: dict[str, Decimal] = {}
+    interest_due = principal_due = savings_due = penalty_due = ZERO
+    late, nxt = None, None
+    for tag, due_on, _, _, first, interest, savings, account in rows:
+        if tag == 1:
+            accounts[account] = Decimal(first)
+            continue
+        if tag == 2:
+            penalty_due = Decimal(first or 0)
+            continue
+        due_on, principal, interest, savings = _as_date(due_on), Decimal(first), Decimal(interest), Decimal(savings)
+        if due_on <= today:
+            interest_due += max(interest, ZERO)
+            principal_due += max(principal, ZERO)
+            savings_due += max(savings, ZERO)
+            if late is None and (principal > 0 or interest > 0):
+                late = due_on
+        elif nxt is None and (principal > 0 or interest > 0 or savings > 0):
+            nxt = {"due_on": due_on, "amount": principal + interest + savings}
+    dpd = (today - late).days if late is not None and loan.is_open else 0
     if not loan.is_open:
         interest_due = penalty_due = principal_due = savings_due = ZERO
         nxt = None
+    principal_outstanding = accounts.get(chart.LOANS_CURRENT, ZERO) + accounts.get(chart.LOANS_OVERDUE, ZERO)
     return {
         "id": loan.pk,
         "number": loan.number,
         "status": loan.status,
         "principal_disbursed": loan.principal_disbursed.amount,
-        "principal_outstanding": state.principal_outstanding,
+        "principal_outstanding": principal_outstanding,
         "interest_due": interest_due,
         "penalty_due": penalty_due,
         "fees_due": ZERO,
         "savings_due": savings_due,
         "total_due_now": principal_due + interest_due + penalty_due + savings_due,
-        "next_installment": {"due_on": nxt.due_on, "amount": nxt.principal_unpaid + nxt.interest_unpaid + nxt.savings_unpaid} if nxt else None,
+        "next_installment": nxt,
         "days_past_due": dpd,
-        "classification_group": classification_group(dpd, loan.restructure_count, Thresholds.of(settings_row)),
+        "classification_group": classification_group(dpd, loan.restructure_count, thresholds),
         "restructure_count": loan.restructure_count,
-        "compulsory_savings_balance": state.savings_balance,
+        "compulsory_savings_balance": -accounts.get(chart.COMPULSORY_SAVINGS, ZERO),
         "currency": "VND",
         "apr": loan.apr,
         "eir": loan.eir,

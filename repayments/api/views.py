@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.db.models import Prefetch
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
@@ -162,6 +163,13 @@ def _date_param(request, name: str) -> date | None:
         raise DomainError("invalid", f"{name} must be a date YYYY-MM-DD.", attr=name, status=400)
 
 
+def _int_pk(pk) -> int:
+    try:
+        return int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+
+
 class MeView(FundScopedAPIView):
     permitted_roles = SELF
 
@@ -182,7 +190,13 @@ class MeLoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, FundScoped
 
     @extend_schema(responses=s.LoanBalanceSerializer)
     def retrieve(self, request, pk=None):
-        return Response(s.LoanBalanceSerializer(selectors.loan_balances(self.get_object(), today=today())).data)
+        # The members' most frequent request: one read for the loan (scoped to the fund and to the
+        # member's own loans, as get_queryset) and the thresholds, one for its balances.
+        found = selectors.loan_for_balances(fund=self.fund, loan_id=_int_pk(pk), today=today(), member_user=request.user)
+        if found is None:
+            raise Http404
+        loan, thresholds = found
+        return Response(s.LoanBalanceSerializer(selectors.loan_balances(loan, today=today(), thresholds=thresholds)).data)
 
     @extend_schema(responses=s.InstallmentSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)

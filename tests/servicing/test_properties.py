@@ -31,7 +31,7 @@ def check_invariants(loan: Loan) -> None:
         assert 0 <= i.principal_paid <= i.principal
         assert 0 <= i.interest_paid <= i.interest
         assert 0 <= i.savings_paid <= i.savings
-        assert i.penalty_balance >= 0 and i.penalty_paid >= 0
+        assert i.penalty_balance >= 0
     for r in Repayment.objects.filter(loan=loan):
         # Cash allocated: payment rows and the reversals of payment rows (not waived future interest).
         rows = Allocation.objects.filter(repayment=r).filter(Q(kind="payment") | Q(kind="reversal", reverses__kind="payment"))
@@ -42,7 +42,7 @@ def check_invariants(loan: Loan) -> None:
 
 
 def settle_state(loan: Loan):
-    return [(i.id, i.principal_paid, i.interest_paid, i.savings_paid, i.penalty_paid) for i in loan_state(loan).installments], \
+    return [(i.id, i.principal_paid, i.interest_paid, i.savings_paid) for i in loan_state(loan).installments], \
         loan_state(loan).principal_outstanding, loan_state(loan).savings_balance
 
 
