@@ -88,7 +88,8 @@ class Installment(models.Model):
     """One due date of a schedule version. Amounts never change; `superseded_on` is set once;
     `settled_on` is the settlement projection kept by `repayments.settlement` (NULL: unpaid)."""
 
-    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="schedule")
+    # No single-column FK indexes where a composite index starts with the column (write cost).
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="schedule", db_index=False)
     schedule_version = models.PositiveIntegerField(default=1)
     number = models.PositiveIntegerField()
     due_on = models.DateField()
@@ -174,10 +175,11 @@ class Allocation(ImmutableModel):
         WRITTEN_OFF = "written_off"
         RECOVERY = "recovery"
 
-    fund = models.ForeignKey("loanfund.Fund", on_delete=models.PROTECT, related_name="+")
-    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="allocations")
+    # FK columns led by a composite index below carry no index of their own (write cost).
+    fund = models.ForeignKey("loanfund.Fund", on_delete=models.PROTECT, related_name="+", db_index=False)
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="allocations", db_index=False)
     repayment = models.ForeignKey(Repayment, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations")
-    installment = models.ForeignKey(Installment, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations")
+    installment = models.ForeignKey(Installment, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations", db_index=False)
     component = models.CharField(max_length=10, choices=Component.choices)
     kind = models.CharField(max_length=12, choices=Kind.choices)
     amount = money_field()  # signed: reversals are negative
@@ -198,9 +200,10 @@ class Allocation(ImmutableModel):
 class LoanLedgerLine(ImmutableModel):
     """The per-loan subledger: one signed line (debit +, credit -) per loan and control account."""
 
-    fund = models.ForeignKey("loanfund.Fund", on_delete=models.PROTECT, related_name="+")
-    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="ledger_lines")
-    installment = models.ForeignKey(Installment, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_lines")
+    # FK columns led by a composite index below carry no index of their own (write cost).
+    fund = models.ForeignKey("loanfund.Fund", on_delete=models.PROTECT, related_name="+", db_index=False)
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="ledger_lines", db_index=False)
+    installment = models.ForeignKey(Installment, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_lines", db_index=False)
     account = models.CharField(max_length=20)  # loanfund.chart code
     kind = models.CharField(max_length=30)  # disbursement, repayment, interest_accrual, penalty_accrual, aging, ...
     entry_date = models.DateField()

@@ -118,18 +118,13 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = N
               AND l.id IN (SELECT c.id FROM repayments_loan c WHERE c.fund_id = {int(fund_id)} AND c.days_past_due > 0
                            UNION SELECT t.loan_id FROM repayments_allocation t WHERE t.fund_id = {int(fund_id)} AND t.effective_on = {d})"""
     weighted = f"a.amount * {days(d, greatest('a.effective_on', 'i.due_on'))}"
-    return f"""
-        SELECT x.loan_id, x.installment_id, '{chart.MEMO_OVERDUE_PENALTY}' AS account, x.target - x.accrued AS amount FROM (
+    targets = f"""
             SELECT i.loan_id, i.id AS installment_id,
                    ROUND(((i.principal * {days(d, 'i.due_on')}
                            - COALESCE(SUM(CASE WHEN a.component = 'principal' THEN {weighted} ELSE 0 END), 0)) * l.penalty_rate
                           + (i.interest * {days(d, 'i.due_on')}
                              - COALESCE(SUM(CASE WHEN a.component = 'interest' THEN {weighted} ELSE 0 END), 0)) * {r_i})
-                         / 365, 0) AS target,
-                   COALESCE((SELECT SUM(s.amount) FROM repayments_loanledgerline s
-                             WHERE s.installment_id = i.id AND s.kind = 'penalty_accrual'), 0) AS accrued,
-                   (SELECT MAX(s.entry_date) FROM repayments_loanledgerline s
-                     WHERE s.installment_id = i.id AND s.kind = 'penalty_accrual' AND s.amount > 0) AS last_on
+                         / 365, 0) AS target
             FROM repayments_installment i
             JOIN repayments_loan l ON l.id = i.loan_id
             LEFT JOIN repayments_allocation a ON a.installment_id = i.id AND a.component IN ('principal', 'interest') AND a.effective_on <= {d}
@@ -139,7 +134,25 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = N
             GROUP BY i.loan_id, i.id, i.principal, i.interest, i.due_on, l.penalty_rate
             HAVING i.principal - COALESCE(SUM(CASE WHEN a.component = 'principal' AND a.effective_on < {d} THEN a.amount ELSE 0 END), 0) > 0
                 OR ({r_i} > 0
-                    AND i.interest - COALESCE(SUM(CASE WHEN a.component = 'interest' AND a.effective_on < {d} THEN a.amount ELSE 0 END), 0) > 0)
+                    AND i.interest - COALESCE(SUM(CASE WHEN a.component = 'interest' AND a.effective_on < {d} THEN a.amount ELSE 0 END), 0) > 0)"""
+    # What is accrued, and the last day accrued, per target: one index probe per installment
+    # (LATERAL on PostgreSQL; the fence keeps the targets from being recomputed in the filter).
+    if connection.vendor == "postgresql":
+        return f"""
+        SELECT x.loan_id, x.installment_id, '{chart.MEMO_OVERDUE_PENALTY}' AS account, x.target - COALESCE(p.accrued, 0) AS amount
+        FROM ({targets} OFFSET 0) x
+        LEFT JOIN LATERAL (SELECT SUM(s.amount) AS accrued, MAX(CASE WHEN s.amount > 0 THEN s.entry_date END) AS last_on
+                             FROM repayments_loanledgerline s
+                            WHERE s.installment_id = x.installment_id AND s.kind = 'penalty_accrual') p ON TRUE
+        WHERE x.target <> COALESCE(p.accrued, 0) AND (p.last_on IS NULL OR p.last_on <= {d})
+    """
+    return f"""
+        SELECT x.loan_id, x.installment_id, '{chart.MEMO_OVERDUE_PENALTY}' AS account, x.target - x.accrued AS amount FROM (
+            SELECT t.*, COALESCE((SELECT SUM(s.amount) FROM repayments_loanledgerline s
+                                   WHERE s.installment_id = t.installment_id AND s.kind = 'penalty_accrual'), 0) AS accrued,
+                   (SELECT MAX(s.entry_date) FROM repayments_loanledgerline s
+                     WHERE s.installment_id = t.installment_id AND s.kind = 'penalty_accrual' AND s.amount > 0) AS last_on
+            FROM ({targets}) t
         ) x WHERE x.target <> x.accrued AND (x.last_on IS NULL OR x.last_on <= {d})
     """
 
