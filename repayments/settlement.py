@@ -86,21 +86,40 @@ def loan_installments_settle(loan_id: int) -> int:
     return _update(f"i.loan_id = {int(loan_id)}")
 
 
-def fund_installments_settle(fund_id: int) -> int:
-    """The whole fund in one statement (the migration's backfill; a repair after a reconciliation
-    difference)."""
-    return _update(f"i.loan_id IN (SELECT id FROM repayments_loan WHERE fund_id = {int(fund_id)})")
+CHUNK_LOANS = 50_000
+
+
+def _fund_chunks(fund_id: int | None) -> list[str]:
+    """Conditions covering the fund's installments (every fund's when None) in ranges of loan ids, so
+    that a whole-portfolio pass is a few bounded statements (memory, temporary files), not one."""
+    with connection.cursor() as cursor:
+        scope = f"WHERE fund_id = {int(fund_id)}" if fund_id is not None else ""
+        cursor.execute(f"SELECT MIN(id), MAX(id) FROM repayments_loan {scope}")
+        low, high = cursor.fetchone()
+    if low is None:
+        return []
+    fund = f"fund_id = {int(fund_id)} AND " if fund_id is not None else ""
+    return [f"i.loan_id IN (SELECT id FROM repayments_loan WHERE {fund}id >= {start} AND id < {start + CHUNK_LOANS})"
+            for start in range(int(low), int(high) + 1, CHUNK_LOANS)]
+
+
+def fund_installments_settle(fund_id: int | None) -> int:
+    """The whole fund (every fund when None), in chunks of loans: the migration's backfill, and the
+    repair after a reconciliation difference."""
+    return sum(_update(where) for where in _fund_chunks(fund_id))
 
 
 def settlement_differences(fund_id: int) -> list[tuple[int, object, object]]:
     """(installment_id, computed, stored) wherever the projection disagrees with the allocations."""
+    found = []
     with connection.cursor() as cursor:
-        cursor.execute(f"""
-            SELECT installment_id, settled_on, stored FROM ({settled_on_select(
-                f"i.loan_id IN (SELECT id FROM repayments_loan WHERE fund_id = {int(fund_id)})")}) x
-             WHERE (settled_on IS NULL) <> (stored IS NULL) OR settled_on <> stored
-             ORDER BY installment_id""")
-        return cursor.fetchall()
+        for where in _fund_chunks(fund_id):
+            cursor.execute(f"""
+                SELECT installment_id, settled_on, stored FROM ({settled_on_select(where)}) x
+                 WHERE (settled_on IS NULL) <> (stored IS NULL) OR settled_on <> stored
+                 ORDER BY installment_id""")
+            found += cursor.fetchall()
+    return found
 
 
 def allocations_write(rows: Iterable[Allocation]) -> list[Allocation]:

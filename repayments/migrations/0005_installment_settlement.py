@@ -6,14 +6,9 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    from repayments.settlement import settled_on_select
+    from repayments.settlement import fund_installments_settle
 
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(f"""
-            WITH computed AS ({settled_on_select("1 = 1")})
-            UPDATE repayments_installment SET settled_on = computed.settled_on
-              FROM computed
-             WHERE repayments_installment.id = computed.installment_id AND computed.settled_on IS NOT NULL""")
+    fund_installments_settle(None)  # every fund, in chunks of loans
 
 
 class Migration(migrations.Migration):
