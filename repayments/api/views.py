@@ -185,6 +185,10 @@ class MeLoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, FundScoped
     serializer_class = s.LoanListSerializer
     queryset = Loan.objects.select_related("fund").order_by("-disbursed_on", "-id")
 
+    def check_permissions(self, request):
+        selectors.member_user_load(request.user)  # the member and fund in one read (the role check needs them)
+        super().check_permissions(request)
+
     def get_queryset(self):
         return super().get_queryset().filter(member__user=self.request.user)
 

@@ -189,3 +189,25 @@ def test_a_duplicate_reference_is_refused_without_a_trace(staff, fund, make_loan
     assert err.value.code == "duplicate_reference"
     assert Repayment.objects.filter(reference="dup").count() == 1
     assert_sound(fund)
+
+
+def test_the_member_balance_endpoint_is_five_queries_and_agrees_with_the_staff_one(staff, api, fund, make_loan, member_user,
+                                                                                   django_assert_max_num_queries):
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    short, long = make_loan(installments=4), make_loan(installments=150)
+    for n, day in enumerate((13, 20, 27)):
+        repayment_post(fund=fund, loan_id=long.pk, amount=Decimal(100_000), paid_on=date(2025, 1, day), reference=f"m{n}", channel="cash",
+                       posted_by=staff.officer)
+    cob.close_of_business(fund=fund, as_of=date(2025, 3, 3))
+    for loan in (short, long):
+        client = APIClient()  # a bearer token: the user is loaded on every request, as in production
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(member_user(loan.member)).access_token}")
+        # user, member + fund, roles, loan + thresholds, balances
+        with django_assert_max_num_queries(5):
+            mine = client.get(f"/api/v1/me/loans/{loan.pk}/")
+        assert mine.status_code == 200
+        assert mine.json() == api(staff.officer).get(f"/api/v1/loans/{loan.pk}/").json()
+        assert mine.json()["days_past_due"] > 0 and mine.json()["penalty_due"] != "0"
+        assert client.get(f"/api/v1/me/loans/{(long if loan is short else short).pk}/").status_code == 404
