@@ -59,6 +59,7 @@ def _lock_for_posting(*, fund: Fund, loan_id: int, paid_on: date) -> Loan:
     statement = f"""
         SELECT {loan_rows.columns}, {fund_rows.columns}, {version_rows.columns},
                EXISTS (SELECT 1 FROM repayments_repayment r WHERE r.loan_id = l.id AND r.status = %(posted)s AND r.paid_on > %(on)s),
+               (SELECT MAX(a.effective_on) FROM repayments_allocation a WHERE a.loan_id = l.id),
                COALESCE({rate.format("AND s.effective_from <= %(on)s", "DESC")}, {rate.format("", "ASC")})
         FROM repayments_loan l
         JOIN loanfund_fund f ON f.id = l.fund_id
@@ -74,7 +75,8 @@ def _lock_for_posting(*, fund: Fund, loan_id: int, paid_on: date) -> Loan:
     Loan._meta.get_field("fund").set_cached_value(loan, fund_rows.build(row, at))
     at += len(fund_rows.fields)
     Loan._meta.get_field("product_version").set_cached_value(loan, version_rows.build(row, at))
-    loan.has_later = bool(row[-2])
+    loan.has_later = bool(row[-3])
+    loan.latest_allocation_on = converted(Allocation._meta.get_field("effective_on"), row[-2])
     loan.overdue_interest_rate = converted(FundSettings._meta.get_field("max_interest_on_overdue_interest_rate"), row[-1])
     loan.rate_on = paid_on
     return loan
@@ -236,7 +238,7 @@ def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> None:
             left = unpaid - paid.get(inst.id, {}).get(component, ZERO)
             if left > 0:
                 rows.append((inst.id, component, Allocation.Kind.RESCHEDULED, left, None))
-    allocations_insert(loan, repayment, on, rows)
+    allocations_insert(loan, repayment, on, rows, settled=_settled_by(loan, state, by_id, rows, on))
     if prepaid_ids and policy == "reduce_installment" and principal_left > 0:
         _reamortize_after_prepayment(loan, repayment, state, paid, on=on)
     if principal_left <= 0:
@@ -331,6 +333,8 @@ def _unpost(loan: Loan, repayment: Repayment, *, on: date, created_by) -> None:
         reversal = journal_entry_reverse(entry=je, entry_date=on, reason=f"repayment {repayment.reference} undone", created_by=created_by)
         subledger_mirror(loan, je, reversal, on)
         mirrors[je.pk] = reversal
+    if live and getattr(loan, "latest_allocation_on", None) is not None:
+        loan.latest_allocation_on = max(loan.latest_allocation_on, on)  # _settled_by: these rows are dated `on`
     allocations_write(
         Allocation(fund_id=loan.fund_id, loan=loan, repayment=repayment, installment_id=row.installment_id, component=row.component,
                    kind=Allocation.Kind.REVERSAL, amount=-row.amount.amount, effective_on=on, reverses=row,
@@ -339,10 +343,34 @@ def _unpost(loan: Loan, repayment: Repayment, *, on: date, created_by) -> None:
     )
 
 
-def allocations_insert(loan: Loan, repayment: Repayment, on: date, rows) -> None:
+def _settled_by(loan: Loan, state: LoanState, by_id: dict, rows, on: date) -> list[int] | None:
+    """The installments these (installment_id, component, kind, amount, ...) rows settle, when the
+    settlement projection follows without recomputing it: every earlier allocation of the loan is
+    dated before `on` (the lock read it), so an installment they complete was short the day
+    before and is settled from `on` (repayments.settlement's definition); None otherwise."""
+    latest = getattr(loan, "latest_allocation_on", None)
+    if getattr(loan, "rate_on", None) is None or (latest is not None and latest >= on):
+        return None
+    added: dict[int, dict[str, Decimal]] = {}
+    for inst, component, _, amount, _ in rows:
+        parts = added.setdefault(inst, {})
+        parts[component] = parts.get(component, ZERO) + amount
+    settled = []
+    for inst_id, parts in added.items():
+        inst = by_id[inst_id]
+        if (inst.principal_unpaid, inst.interest_unpaid, inst.savings_unpaid) == (ZERO, ZERO, ZERO):
+            continue  # already settled: a penalty row changes nothing
+        if (inst.principal_unpaid == parts.get("principal", ZERO) and inst.interest_unpaid == parts.get("interest", ZERO)
+                and inst.savings_unpaid == parts.get("savings", ZERO)):
+            settled.append(inst_id)
+    return settled
+
+
+def allocations_insert(loan: Loan, repayment: Repayment, on: date, rows, *, settled: list[int] | None = None) -> None:
     """settlement.allocations_write for the rows of one repayment, given as (installment_id,
     component, kind, amount, journal_entry_id): one INSERT without model instances, then the
-    settlement projection of the installments touched, in the same transaction."""
+    settlement projection of the installments touched, in the same transaction: recomputed
+    (installments_settle), or with `settled` (see _settled_by) set on those installments only."""
     if not rows:
         return
     created = timezone.now()
@@ -350,7 +378,13 @@ def allocations_insert(loan: Loan, repayment: Repayment, on: date, rows) -> None
                              "effective_on", "journal_entry_id", "created_at"),
                 [(loan.fund_id, loan.pk, repayment.pk, inst, component, kind, amount, VND, on, je, created)
                  for inst, component, kind, amount, je in rows])
-    installments_settle(row[0] for row in rows)
+    if settled is None:
+        installments_settle(row[0] for row in rows)
+    elif settled:
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE repayments_installment SET settled_on = %s WHERE id IN ({', '.join(['%s'] * len(settled))})",
+                           [on, *settled])
+    loan.latest_allocation_on = on
 
 
 def _later(loan: Loan, paid_on: date, after_id: int | None = None) -> list[Repayment]:

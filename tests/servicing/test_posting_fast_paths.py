@@ -211,3 +211,29 @@ def test_the_member_balance_endpoint_is_five_queries_and_agrees_with_the_staff_o
         assert mine.json() == api(staff.officer).get(f"/api/v1/loans/{loan.pk}/").json()
         assert mine.json()["days_past_due"] > 0 and mine.json()["penalty_due"] != "0"
         assert client.get(f"/api/v1/me/loans/{(long if loan is short else short).pk}/").status_code == 404
+
+
+def test_an_installment_paid_reversed_and_paid_again_the_same_day_keeps_its_first_settlement_date(staff, fund, make_loan):
+    from repayments.models import Installment
+
+    loan = make_loan(installments=52)  # weekly: installment 1 due 2025-01-13
+    first = Installment.objects.get(loan=loan, number=1)
+    total = first.principal.amount + first.interest.amount + first.savings.amount
+    r1 = repayment_post(fund=fund, loan_id=loan.pk, amount=total, paid_on=date(2025, 1, 13), reference="r1", channel="cash",
+                        posted_by=staff.officer)
+    first.refresh_from_db()
+    assert first.settled_on == date(2025, 1, 13)
+    repayment_reverse(fund=fund, loan_id=loan.pk, repayment_id=r1.pk, reason="bounced", reversed_by=staff.accountant,
+                      reversed_on=date(2025, 1, 20))
+    first.refresh_from_db()
+    assert first.settled_on is None
+    # Paid again, dated the reversal's day: the running sum never fell short on any allocation day,
+    # so the installment is settled from the first payment's day (repayments.settlement).
+    # (installment 2 falls due that day too: savings come last, so pay both)
+    second = Installment.objects.get(loan=loan, number=2)
+    both = total + second.principal.amount + second.interest.amount + second.savings.amount
+    repayment_post(fund=fund, loan_id=loan.pk, amount=both, paid_on=date(2025, 1, 20), reference="r2", channel="cash", posted_by=staff.officer)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.settled_on, second.settled_on) == (date(2025, 1, 13), date(2025, 1, 20))
+    assert_sound(fund)
