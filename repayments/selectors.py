@@ -283,31 +283,39 @@ def payoff_amount(state: LoanState, as_of: date, pending: dict[int, Decimal] | N
 
 
 def member_user_load(user) -> None:
-    """For a member's request: their member record and fund in one statement, cached on the user
-    where tenancy.fund_of and the views look (user.staff_profile: none, user.member_profile,
-    member.fund), instead of one query for each. Leaves a staff user (or one without a member
-    record) alone: fund_of reads those the usual way."""
+    """For a member's request: their member record, its fund and the user's roles in one
+    statement, cached on the user where tenancy.fund_of / user_roles and the views look
+    (user.staff_profile: none, user.member_profile, member.fund, the roles), instead of one query
+    for each. Leaves a staff user (or one without a member record) alone: tenancy reads those the
+    usual way."""
+    from django.contrib.auth.models import Group
+
     from borrowers.models import Member
     from loanfund.models import Fund, StaffProfile
 
     if not getattr(user, "is_authenticated", False) or "member_profile" in user._state.fields_cache:
         return
     members, funds = RowLoader.of(Member, "m"), RowLoader.of(Fund, "f")
+    memberships = user._meta.get_field("groups").remote_field.through._meta.db_table
     statement = f"""
-        SELECT {members.columns}, {funds.columns}
-        FROM {Member._meta.db_table} m JOIN {Fund._meta.db_table} f ON f.id = m.fund_id
+        SELECT {members.columns}, {funds.columns}, g.name
+        FROM {Member._meta.db_table} m
+        JOIN {Fund._meta.db_table} f ON f.id = m.fund_id
+        LEFT JOIN {memberships} ug ON ug.user_id = m.user_id
+        LEFT JOIN {Group._meta.db_table} g ON g.id = ug.group_id
         WHERE m.user_id = %(user)s AND NOT EXISTS (SELECT 1 FROM {StaffProfile._meta.db_table} p WHERE p.user_id = %(user)s)"""
     with connection.cursor() as cursor:
         cursor.execute(statement, {"user": user.pk})
-        row = cursor.fetchone()
-    if row is None:
+        rows = cursor.fetchall()
+    if not rows:
         return
-    member = members.build(row)
-    Member._meta.get_field("fund").set_cached_value(member, funds.build(row, len(members.fields)))
+    member = members.build(rows[0])
+    Member._meta.get_field("fund").set_cached_value(member, funds.build(rows[0], len(members.fields)))
     user_field = Member._meta.get_field("user")
     user_field.set_cached_value(member, user)
     user_field.remote_field.set_cached_value(user, member)
     StaffProfile._meta.get_field("user").remote_field.set_cached_value(user, None)
+    user._loanfund_roles = frozenset(row[-1] for row in rows if row[-1] is not None)  # tenancy.user_roles' cache
 
 
 def loan_for_balances(*, fund, loan_id: int, today: date, member_user=None) -> tuple[Loan, Thresholds] | None:

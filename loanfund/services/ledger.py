@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from loanfund import chart
 from loanfund.errors import DomainError, InvalidState
@@ -102,17 +103,18 @@ def journal_entry_post(
     ids = _account_ids(fund.pk, (p.account for p in lines))
     # Validated before anything is written, so no savepoint is needed: an error while writing
     # marks the caller's transaction for rollback (never a half-written entry).
+    entry = JournalEntry(fund=fund, entry_date=entry_date, kind=kind, memo=memo[:500], source_type=source_type, source_id=str(source_id),
+                         created_by=created_by, reverses=reverses, created_at=timezone.now())
     with transaction.atomic(savepoint=False):
-        entry = JournalEntry.objects.create(
-            fund=fund,
-            entry_date=entry_date,
-            kind=kind,
-            memo=memo[:500],
-            source_type=source_type,
-            source_id=str(source_id),
-            created_by=created_by,
-            reverses=reverses,
-        )
+        # Raw INSERTs (the posting hot path): the entry is immutable and has no signals or history.
+        values = [fund.pk, entry_date, kind, entry.memo, source_type, entry.source_id, entry.reverses_id, entry.created_by_id,
+                  connection.ops.adapt_datetimefield_value(entry.created_at)]
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {connection.ops.quote_name(JournalEntry._meta.db_table)} (fund_id, entry_date, kind, memo, "
+                           f"source_type, source_id, reverses_id, created_by_id, created_at) VALUES ({', '.join(['%s'] * len(values))})"
+                           + (" RETURNING id" if connection.features.can_return_columns_from_insert else ""), values)
+            entry.pk = cursor.fetchone()[0] if connection.features.can_return_columns_from_insert else cursor.lastrowid
+        entry._state.adding, entry._state.db = False, connection.alias
         insert_rows(JournalLine, ("entry_id", "account_id", "side", "amount", "amount_currency"),
                     [(entry.pk, ids[p.account], p.side, p.amount, p.currency) for p in lines])
     return entry

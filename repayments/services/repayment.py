@@ -373,7 +373,7 @@ def allocations_insert(loan: Loan, repayment: Repayment, on: date, rows, *, sett
     (installments_settle), or with `settled` (see _settled_by) set on those installments only."""
     if not rows:
         return
-    created = timezone.now()
+    created = connection.ops.adapt_datetimefield_value(timezone.now())
     insert_rows(Allocation, ("fund_id", "loan_id", "repayment_id", "installment_id", "component", "kind", "amount", "amount_currency",
                              "effective_on", "journal_entry_id", "created_at"),
                 [(loan.fund_id, loan.pk, repayment.pk, inst, component, kind, amount, VND, on, je, created)

@@ -191,7 +191,7 @@ def test_a_duplicate_reference_is_refused_without_a_trace(staff, fund, make_loan
     assert_sound(fund)
 
 
-def test_the_member_balance_endpoint_is_five_queries_and_agrees_with_the_staff_one(staff, api, fund, make_loan, member_user,
+def test_the_member_balance_endpoint_is_four_queries_and_agrees_with_the_staff_one(staff, api, fund, make_loan, member_user,
                                                                                    django_assert_max_num_queries):
     from rest_framework.test import APIClient
     from rest_framework_simplejwt.tokens import RefreshToken
@@ -204,8 +204,8 @@ def test_the_member_balance_endpoint_is_five_queries_and_agrees_with_the_staff_o
     for loan in (short, long):
         client = APIClient()  # a bearer token: the user is loaded on every request, as in production
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(member_user(loan.member)).access_token}")
-        # user, member + fund, roles, loan + thresholds, balances
-        with django_assert_max_num_queries(5):
+        # user, member + fund + roles, loan + thresholds, balances
+        with django_assert_max_num_queries(4):
             mine = client.get(f"/api/v1/me/loans/{loan.pk}/")
         assert mine.status_code == 200
         assert mine.json() == api(staff.officer).get(f"/api/v1/loans/{loan.pk}/").json()
