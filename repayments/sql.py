@@ -79,7 +79,9 @@ def interest_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = 
     d = lit(as_of)
     # A superseded installment's interest fell due and was caught up before its restructuring, or
     # was moved to the new schedule: close of business reads only the current schedule's rows.
-    due = f"i.due_on <= {d}" if loan_id is not None else f"i.due_on = {d} AND i.superseded_on IS NULL"
+    # An installment settled before the day (prepaid: most of a payroll month's) has its interest
+    # paid and nothing accrued: its delta is 0, so it is not read at all.
+    due = f"i.due_on <= {d}" if loan_id is not None else f"i.due_on = {d} AND i.superseded_on IS NULL AND (i.settled_on IS NULL OR i.settled_on >= {d})"
     if overdue is None or isinstance(overdue, str):
         condition = overdue or "l.days_past_due > 0"
         account = f"CASE WHEN {condition} THEN '{chart.MEMO_OVERDUE_INTEREST}' ELSE '{chart.INTEREST_RECEIVABLE}' END"
@@ -118,23 +120,33 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = N
               AND l.id IN (SELECT c.id FROM repayments_loan c WHERE c.fund_id = {int(fund_id)} AND c.days_past_due > 0
                            UNION SELECT t.loan_id FROM repayments_allocation t WHERE t.fund_id = {int(fund_id)} AND t.effective_on = {d})"""
     weighted = f"a.amount * {days(d, greatest('a.effective_on', 'i.due_on'))}"
+    # Per installment: principal and interest settled, weighted by the days each settlement saved,
+    # and settled before the day.
+    sums = f"""SUM(CASE WHEN a.component = 'principal' THEN {weighted} ELSE 0 END) AS p_weighted,
+                   SUM(CASE WHEN a.component = 'interest' THEN {weighted} ELSE 0 END) AS i_weighted,
+                   SUM(CASE WHEN a.component = 'principal' AND a.effective_on < {d} THEN a.amount ELSE 0 END) AS p_before,
+                   SUM(CASE WHEN a.component = 'interest' AND a.effective_on < {d} THEN a.amount ELSE 0 END) AS i_before"""
+    settled_by = "a.component IN ('principal', 'interest') AND a.effective_on <= " + d
+    if connection.vendor == "postgresql":
+        # One index-only probe per candidate installment (the covering index of migration 0004):
+        # a hash join would read every allocation of the fund.
+        paid = f"""CROSS JOIN LATERAL (SELECT {sums} FROM repayments_allocation a
+                                        WHERE a.installment_id = i.id AND {settled_by}) p"""
+    else:
+        paid = f"""LEFT JOIN (SELECT a.installment_id, {sums} FROM repayments_allocation a
+                               JOIN repayments_installment i ON i.id = a.installment_id
+                              WHERE a.fund_id = {int(fund_id)} AND {settled_by} GROUP BY a.installment_id) p ON p.installment_id = i.id"""
     targets = f"""
             SELECT i.loan_id, i.id AS installment_id,
-                   ROUND(((i.principal * {days(d, 'i.due_on')}
-                           - COALESCE(SUM(CASE WHEN a.component = 'principal' THEN {weighted} ELSE 0 END), 0)) * l.penalty_rate
-                          + (i.interest * {days(d, 'i.due_on')}
-                             - COALESCE(SUM(CASE WHEN a.component = 'interest' THEN {weighted} ELSE 0 END), 0)) * {r_i})
-                         / 365, 0) AS target
+                   ROUND(((i.principal * {days(d, 'i.due_on')} - COALESCE(p.p_weighted, 0)) * l.penalty_rate
+                          + (i.interest * {days(d, 'i.due_on')} - COALESCE(p.i_weighted, 0)) * {r_i}) / 365, 0) AS target
             FROM repayments_installment i
             JOIN repayments_loan l ON l.id = i.loan_id
-            LEFT JOIN repayments_allocation a ON a.installment_id = i.id AND a.component IN ('principal', 'interest') AND a.effective_on <= {d}
+            {paid}
             WHERE l.fund_id = {int(fund_id)} AND l.status IN {OPEN} AND (l.penalty_rate > 0 OR {r_i} > 0) AND i.due_on < {d}{_loan_filter(loan_id)}{candidates}
-              -- settled before the day: nothing unpaid at its start, the target is final (HAVING below)
+              -- settled before the day: nothing unpaid at its start, the target is final
               AND (i.settled_on IS NULL OR i.settled_on >= {d})
-            GROUP BY i.loan_id, i.id, i.principal, i.interest, i.due_on, l.penalty_rate
-            HAVING i.principal - COALESCE(SUM(CASE WHEN a.component = 'principal' AND a.effective_on < {d} THEN a.amount ELSE 0 END), 0) > 0
-                OR ({r_i} > 0
-                    AND i.interest - COALESCE(SUM(CASE WHEN a.component = 'interest' AND a.effective_on < {d} THEN a.amount ELSE 0 END), 0) > 0)"""
+              AND (i.principal - COALESCE(p.p_before, 0) > 0 OR ({r_i} > 0 AND i.interest - COALESCE(p.i_before, 0) > 0))"""
     # What is accrued, and the last day accrued, per target: one index probe per installment
     # (LATERAL on PostgreSQL; the fence keeps the targets from being recomputed in the filter).
     if connection.vendor == "postgresql":

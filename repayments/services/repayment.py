@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from loanfund import chart
@@ -25,7 +25,7 @@ from loanfund.services.ledger import insert_rows, journal_entry_reverse
 
 from .. import sql
 from ..allocation import Line, allocate
-from ..models import Allocation, Installment, Loan, Prepayment, Repayment
+from ..models import Allocation, Installment, Loan, LoanLedgerLine, Prepayment, Repayment
 from ..posting import LoanEntry, subledger_mirror
 from ..schedule import reamortize
 from ..selectors import ZERO, LoanState, RowLoader, converted, dues_as_of, loan_state, payoff_total
@@ -240,7 +240,7 @@ def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> None:
                 rows.append((inst.id, component, Allocation.Kind.RESCHEDULED, left, None))
     allocations_insert(loan, repayment, on, rows, settled=_settled_by(loan, state, by_id, rows, on))
     if prepaid_ids and policy == "reduce_installment" and principal_left > 0:
-        _reamortize_after_prepayment(loan, repayment, state, paid, on=on)
+        _reamortize_after_prepayment(loan, repayment, state, paid, on=on, created_by=created_by)
     if principal_left <= 0:
         _close_if_repaid(loan, on=on, paid_on=repayment.paid_on, created_by=created_by)
 
@@ -260,7 +260,7 @@ def _apply_recovery(loan: Loan, repayment: Repayment, amount: Decimal, *, on: da
                               kind=Allocation.Kind.RECOVERY, amount=amount, effective_on=on, journal_entry=je)
 
 
-def _reamortize_after_prepayment(loan: Loan, repayment: Repayment, state: LoanState, paid: dict, *, on: date) -> None:
+def _reamortize_after_prepayment(loan: Loan, repayment: Repayment, state: LoanState, paid: dict, *, on: date, created_by=None) -> None:
     """reduce_installment: the remaining principal over the remaining due dates, same conventions."""
     from loanfund.origination.pricing import schedule_terms_for
 
@@ -295,6 +295,12 @@ def _reamortize_after_prepayment(loan: Loan, repayment: Repayment, state: LoanSt
                               schedule_version=version)
     loan.schedule_version = version
     loan.save(update_fields=["schedule_version"])
+    # A back-dated prepayment may re-amortise installments whose interest close of business has
+    # already accrued: as after a restructuring, the catch-up reverses that interest (it moved to the
+    # new schedule) and accrues the new rows fallen due since, up to the latest day accrued.
+    latest = LoanLedgerLine.objects.filter(loan=loan, kind="interest_accrual").aggregate(d=Max("entry_date"))["d"]
+    if latest and latest > repayment.paid_on:
+        accrue_loan(loan, as_of=latest, on=on, created_by=created_by, penalty=False)
 
 
 def _close_if_repaid(loan: Loan, *, on: date, paid_on: date, created_by) -> None:

@@ -14,8 +14,8 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from repayments import sql
-from repayments.models import Allocation, Installment
+from repayments import cob, sql
+from repayments.models import Allocation, Installment, LoanLedgerLine
 from repayments.reconciliation import loan_differences
 from repayments.selectors import payoff_quote
 from repayments.services import loan_restructure, loan_write_off, repayment_post, repayment_reverse
@@ -148,3 +148,16 @@ def test_days_past_due_through_the_projection_equals_the_allocations_on_every_da
                 as_of = START + timedelta(days=offset)
                 assert dpd_sql(loan, as_of) == dpd_oracle(loan, as_of), as_of
         transaction.set_rollback(True)
+
+
+def test_back_dated_reduce_installment_prepayment_reverses_interest_accrued_on_the_replaced_rows(staff, fund, make_loan):
+    """Found by the posting fast-path tests: a reduce_installment prepayment dated before days close
+    of business had closed left the replaced installments' accrued interest on the subledger."""
+    loan = make_loan(kind="monthly_annuity", installments=12)
+    for n in range(0, 121, 30):
+        cob.close_of_business(fund=fund, as_of=days(START, n))
+    assert LoanLedgerLine.objects.filter(loan=loan, kind="interest_accrual").exists()
+    repayment_post(fund=fund, loan_id=loan.pk, amount=Decimal(1), paid_on=START, reference="tiny", channel="cash", posted_by=staff.officer)
+    loan.refresh_from_db()
+    assert loan.schedule_version == 2  # re-amortised
+    assert list(loan_differences(fund)) == []
