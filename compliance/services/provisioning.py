@@ -128,7 +128,9 @@ def period_classify(*, fund: Fund, period_end: date, classified_by=None, reclass
         # The planner's estimates over these aggregates are large enough to trigger JIT compilation,
         # which costs seconds and saves nothing here.
         if connection.vendor == "postgresql":
-            cur.execute("SET LOCAL jit = off")
+            from repayments.cob import tune_session_for_batch
+
+            tune_session_for_batch()
         cur.execute(_snapshot_sql(connection.vendor), params)
 
     totals = _totals(run, rates)
