@@ -103,13 +103,18 @@ def accrual_lines(loan: Loan, entry: LoanEntry, *, as_of: date, penalty: bool = 
         dpd_rows = sql.fetch(sql.days_past_due_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk))
         rows = sql.fetch(sql.interest_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk,
                                                      overdue=bool(dpd_rows and dpd_rows[0][1] > 0)))
+    _accrual_entry_lines(entry, rows)
+    return rows
+
+
+def _accrual_entry_lines(entry: LoanEntry, rows) -> None:
+    """The (loan, installment, account, amount) accrual deltas as lines of `entry`, with their contra."""
     for _, inst, account, amount in rows:
         if account == chart.MEMO_OVERDUE_PENALTY:
             entry.signed(account, Decimal(amount), contra=chart.MEMO_CONTRA, installment_id=inst, kind="penalty_accrual")
         else:
             contra = chart.INTEREST_INCOME if account == chart.INTEREST_RECEIVABLE else chart.MEMO_CONTRA
             entry.signed(account, Decimal(amount), contra=contra, installment_id=inst, kind="interest_accrual")
-    return rows
 
 
 def catch_up_lines(loan: Loan, state: LoanState, entry: LoanEntry, *, as_of: date) -> list[tuple]:
@@ -140,12 +145,7 @@ def catch_up_lines(loan: Loan, state: LoanState, entry: LoanEntry, *, as_of: dat
     rows = [(loan.pk, interest[k], account, interest[k + 1]) for k in range(0, len(interest), 2)]
     if penalty_due and (loan.penalty_rate > 0 or rate > 0):
         rows += sql.fetch(sql.penalty_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk, interest_rate=rate))
-    for _, inst, account, amount in rows:
-        if account == chart.MEMO_OVERDUE_PENALTY:
-            entry.signed(account, Decimal(amount), contra=chart.MEMO_CONTRA, installment_id=inst, kind="penalty_accrual")
-        else:
-            contra = chart.INTEREST_INCOME if account == chart.INTEREST_RECEIVABLE else chart.MEMO_CONTRA
-            entry.signed(account, Decimal(amount), contra=contra, installment_id=inst, kind="interest_accrual")
+    _accrual_entry_lines(entry, rows)
     return rows
 
 
