@@ -87,6 +87,16 @@ class InstallmentState:
     # loan_state(as_of=D): principal and interest settled by allocations effective by D, and before D
     paid_through: tuple[Decimal, Decimal, Decimal, Decimal] | None = None
 
+    def add_to_balance(self, account: str, amount: Decimal) -> None:
+        """A subledger amount on one of the installment's own accounts (penalty, interest receivable
+        or memo interest); other accounts are loan-level."""
+        if account == chart.MEMO_OVERDUE_PENALTY:
+            self.penalty_balance += amount
+        elif account == chart.INTEREST_RECEIVABLE:
+            self.interest_receivable += amount
+        elif account == chart.MEMO_OVERDUE_INTEREST:
+            self.interest_memo += amount
+
     @property
     def principal_unpaid(self) -> Decimal:
         return self.principal - self.principal_paid
@@ -113,13 +123,7 @@ class LoanState:
         for _, inst_id, account, amount in rows:
             amount = Decimal(amount)
             self.accounts[account] = self.accounts.get(account, ZERO) + amount
-            inst = by_id[inst_id]
-            if account == chart.MEMO_OVERDUE_PENALTY:
-                inst.penalty_balance += amount
-            elif account == chart.INTEREST_RECEIVABLE:
-                inst.interest_receivable += amount
-            elif account == chart.MEMO_OVERDUE_INTEREST:
-                inst.interest_memo += amount
+            by_id[inst_id].add_to_balance(account, amount)
 
     @property
     def principal_outstanding(self) -> Decimal:
@@ -208,14 +212,8 @@ def loan_state(loan: Loan, *, after: date | None = None, as_of: date | None = No
             penalty_later[inst_id] = penalty_later.get(inst_id, ZERO) + Decimal(later)
         accounts[account] += total
         inst = by_id.get(inst_id)
-        if inst is None:
-            continue
-        if account == chart.MEMO_OVERDUE_PENALTY:
-            inst.penalty_balance += total
-        elif account == chart.INTEREST_RECEIVABLE:
-            inst.interest_receivable += total
-        elif account == chart.MEMO_OVERDUE_INTEREST:
-            inst.interest_memo += total
+        if inst is not None:
+            inst.add_to_balance(account, total)
     return LoanState(loan, installments, dict(accounts), penalty_later)
 
 
