@@ -17,7 +17,7 @@ from loanfund.errors import DomainError
 from loanfund.money import AmountError, parse_amount
 
 from .models import Loan, Repayment
-from .services import repayment_post
+from .services import RepaymentLine, collection_sheet_post
 
 MAX_ROWS = 5000
 
@@ -55,6 +55,7 @@ def collection_sheet_import(*, fund, upload, posted_by) -> dict:
         raise DomainError("too_many_rows", f"At most {MAX_ROWS} rows per sheet.", attr="file", status=400)
     errors, parsed = [], []
     seen = set()
+    by_number, by_member = _open_loans(fund, rows)
     for number, row in enumerate(rows, start=2):
         def fail(code, detail, attr, number=number):
             errors.append({"row": number, "code": code, "detail": detail, "attr": attr})
@@ -77,15 +78,13 @@ def collection_sheet_import(*, fund, upload, posted_by) -> dict:
             fail("duplicate_reference", "The reference appears twice in the sheet.", "reference")
             continue
         seen.add(reference)
-        loans = Loan.objects.filter(fund=fund, status__in=Loan.OPEN_STATUSES + (Loan.Status.WRITTEN_OFF,))
         if row.get("loan_number"):
-            loans = loans.filter(number=row["loan_number"])
+            found = [by_number[row["loan_number"]]] if row["loan_number"] in by_number else []
         elif row.get("national_id"):
-            loans = loans.filter(member__national_id=row["national_id"], status__in=Loan.OPEN_STATUSES)
+            found = by_member.get(row["national_id"], [])
         else:
             fail("required", "Give national_id or loan_number.", "national_id")
             continue
-        found = list(loans.values_list("pk", flat=True)[:2])
         if len(found) != 1:
             fail("loan_not_found" if not found else "ambiguous_member", "No open loan matches." if not found
                  else "The member has several open loans: give loan_number.", "loan_number")
@@ -95,16 +94,29 @@ def collection_sheet_import(*, fund, upload, posted_by) -> dict:
         raise DomainError("import_failed", f"{len(errors)} row(s) are invalid: nothing was imported.", attr="file", status=400,
                           extra={"rows": errors})
     existing = set(Repayment.objects.filter(fund=fund, reference__in=[p[4] for p in parsed]).values_list("reference", flat=True))
-    created = []
-    for number, loan_id, amount, paid_on, reference, channel in sorted(parsed, key=lambda p: (p[3], p[0])):
-        if reference in existing:
-            continue
-        try:
-            created.append(repayment_post(fund=fund, loan_id=loan_id, amount=amount, paid_on=paid_on, reference=reference, channel=channel,
-                                          posted_by=posted_by).pk)
-        except DomainError as exc:
-            errors.append({"row": number, "code": exc.code, "detail": exc.detail, "attr": exc.attr})
-    if errors:
-        raise DomainError("import_failed", f"{len(errors)} row(s) could not be posted: nothing was imported.", attr="file", status=400,
-                          extra={"rows": errors})
-    return {"imported": len(created), "skipped_existing": len(existing), "repayments": created}
+    todo = sorted((p for p in parsed if p[4] not in existing), key=lambda p: (p[3], p[0]))
+    try:
+        created = collection_sheet_post(fund=fund, lines=[RepaymentLine(loan_id, amount, paid_on, reference, channel)
+                                                          for _, loan_id, amount, paid_on, reference, channel in todo], posted_by=posted_by)
+    except DomainError as exc:
+        if exc.code != "repayments_refused":
+            raise
+        raise DomainError("import_failed", f"{len(exc.extra['lines'])} row(s) could not be posted: nothing was imported.", attr="file",
+                          status=400, extra={"rows": [{"row": todo[r["line"]][0], "code": r["code"], "detail": r["detail"], "attr": r["attr"]}
+                                                      for r in exc.extra["lines"]]}) from None
+    return {"imported": len(created), "skipped_existing": len(existing), "repayments": [r.pk for r in created]}
+
+
+def _open_loans(fund, rows) -> tuple[dict[str, int], dict[str, list[int]]]:
+    """The loans the sheet's rows name, in two queries: by loan number (open or written off: a
+    recovery), and the open loans by the member's national id."""
+    numbers = {row["loan_number"] for row in rows if row.get("loan_number")}
+    national_ids = {row["national_id"] for row in rows if row.get("national_id") and not row.get("loan_number")}
+    by_number = dict(Loan.objects.filter(fund=fund, number__in=numbers, status__in=Loan.OPEN_STATUSES + (Loan.Status.WRITTEN_OFF,))
+                     .values_list("number", "pk")) if numbers else {}
+    by_member: dict[str, list[int]] = {}
+    if national_ids:
+        for national_id, pk in (Loan.objects.filter(fund=fund, member__national_id__in=national_ids, status__in=Loan.OPEN_STATUSES)
+                                .order_by("pk").values_list("member__national_id", "pk")):
+            by_member.setdefault(national_id, []).append(pk)
+    return by_number, by_member

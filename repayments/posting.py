@@ -7,13 +7,14 @@ LoanLedgerLine (debit +, credit -) for the loan, so that per account the subledg
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
 from loanfund import chart
 from loanfund.models import JournalEntry
 from loanfund.money import VND
-from loanfund.services.ledger import Posting, insert_rows, journal_entry_post
+from loanfund.services.ledger import EntryDraft, Posting, insert_rows, journal_entries_post
 
 from .models import Loan, LoanLedgerLine
 
@@ -54,26 +55,46 @@ class LoanEntry:
 
     def post(self, *, entry_date: date, kind: str, source_type: str, source_id, created_by=None, memo: str = "",
              default_kind: str = "") -> JournalEntry | None:
-        if not self.lines:
-            return None
+        return loan_entries_post([(self, dict(entry_date=entry_date, kind=kind, source_type=source_type, source_id=source_id,
+                                              created_by=created_by, memo=memo, default_kind=default_kind))])[0]
+
+    def draft(self, *, entry_date: date, kind: str, source_type: str, source_id, created_by=None, memo: str = "", **_) -> EntryDraft:
         # One GL line per account and side; the subledger keeps the installment detail.
         totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
         for account, side, amount, _, _ in self.lines:
             totals[(account, side)] += amount
-        entry = journal_entry_post(
-            fund=self.loan.fund, entry_date=entry_date, kind=kind, memo=memo or f"{kind} {self.loan.number}",
-            lines=[Posting(account, side, amount) for (account, side), amount in totals.items()],
-            source_type=source_type, source_id=source_id, created_by=created_by,
-        )
-        subledger_write(self.loan, entry, entry_date, [(a, s, amt, inst, k or default_kind or kind) for a, s, amt, inst, k in self.lines])
-        return entry
+        return EntryDraft(fund=self.loan.fund, entry_date=entry_date, kind=kind, memo=memo or f"{kind} {self.loan.number}",
+                          lines=[Posting(account, side, amount) for (account, side), amount in totals.items()],
+                          source_type=source_type, source_id=source_id, created_by=created_by)
+
+
+def loan_entries_post(entries: Sequence[tuple[LoanEntry, dict]]) -> list[JournalEntry | None]:
+    """LoanEntry.post for several entries, each with its post() arguments (a collection sheet's
+    repayments): the journal in two statements, the subledger lines in one; None for an empty entry."""
+    posted = iter(journal_entries_post([entry.draft(**how) for entry, how in entries if entry]))
+    result, rows = [], []
+    for entry, how in entries:
+        je = next(posted) if entry else None
+        result.append(je)
+        if je is not None:
+            kind = how.get("default_kind") or how["kind"]
+            rows += _subledger_rows(entry.loan, je, how["entry_date"], [(a, s, amt, inst, k or kind) for a, s, amt, inst, k in entry.lines])
+    _subledger_insert(rows)
+    return result
 
 
 def subledger_write(loan: Loan, entry: JournalEntry, entry_date: date, lines) -> None:
+    _subledger_insert(_subledger_rows(loan, entry, entry_date, lines))
+
+
+def _subledger_rows(loan: Loan, entry: JournalEntry, entry_date: date, lines) -> list[tuple]:
+    return [(loan.fund_id, loan.pk, inst, account, kind[:30], entry_date, amount if side == "D" else -amount, VND, entry.pk)
+            for account, side, amount, inst, kind in lines if account in SUBLEDGER_ACCOUNTS]
+
+
+def _subledger_insert(rows: list[tuple]) -> None:
     insert_rows(LoanLedgerLine, ("fund_id", "loan_id", "installment_id", "account", "kind", "entry_date", "amount", "amount_currency",
-                                 "journal_entry_id"),
-                [(loan.fund_id, loan.pk, inst, account, kind[:30], entry_date, amount if side == "D" else -amount, VND, entry.pk)
-                 for account, side, amount, inst, kind in lines if account in SUBLEDGER_ACCOUNTS])
+                                 "journal_entry_id"), rows)
 
 
 def subledger_mirror(loan: Loan, original: JournalEntry, reversal: JournalEntry, entry_date: date) -> None:

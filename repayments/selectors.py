@@ -142,7 +142,9 @@ class LoanState:
 # its allocations need not be summed; the others' are. Without a day: settled as of today.
 _SETTLED = "i.settled_on IS NOT NULL AND (%(on)s IS NULL OR i.settled_on < %(on)s)"
 
-_STATE_SQL = f"""
+def _state_sql(loan_ids: str) -> str:
+    """The state statement for the loans whose ids are listed in `loan_ids` (comma-separated integers)."""
+    return f"""
     SELECT 0, i.id, i.number, i.schedule_version, i.due_on, i.principal, i.interest, i.savings, i.superseded_on,
            CASE WHEN {_SETTLED} THEN i.principal ELSE COALESCE(a.p, 0) END,
            CASE WHEN {_SETTLED} THEN i.interest ELSE COALESCE(a.i, 0) END,
@@ -150,7 +152,7 @@ _STATE_SQL = f"""
            CASE WHEN {_SETTLED} THEN i.principal ELSE COALESCE(a.p_on, 0) END,
            CASE WHEN {_SETTLED} THEN i.interest ELSE COALESCE(a.i_on, 0) END,
            CASE WHEN {_SETTLED} THEN i.principal ELSE COALESCE(a.p_before, 0) END,
-           CASE WHEN {_SETTLED} THEN i.interest ELSE COALESCE(a.i_before, 0) END, NULL
+           CASE WHEN {_SETTLED} THEN i.interest ELSE COALESCE(a.i_before, 0) END, NULL, i.loan_id
     FROM repayments_installment i
     LEFT JOIN (
         SELECT a.installment_id,
@@ -163,18 +165,18 @@ _STATE_SQL = f"""
                SUM(CASE WHEN a.component = 'interest' AND a.effective_on < %(on)s THEN a.amount ELSE 0 END) AS i_before
         FROM repayments_installment i
         JOIN repayments_allocation a ON a.installment_id = i.id AND a.component IN ('principal', 'interest', 'savings')
-        WHERE i.loan_id = %(loan)s AND NOT ({_SETTLED})
+        WHERE i.loan_id IN ({loan_ids}) AND NOT ({_SETTLED})
         GROUP BY a.installment_id
     ) a ON a.installment_id = i.id
-    WHERE i.loan_id = %(loan)s
+    WHERE i.loan_id IN ({loan_ids})
     UNION ALL
     SELECT 1, installment_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
            SUM(amount), SUM(CASE WHEN kind = 'penalty_accrual' AND entry_date > %(after)s AND amount > 0 THEN amount ELSE 0 END),
-           NULL, NULL, NULL, NULL, NULL, account
+           NULL, NULL, NULL, NULL, NULL, account, loan_id
     FROM repayments_loanledgerline
-    WHERE loan_id = %(loan)s
-    GROUP BY installment_id, account
-    ORDER BY 1, 5, 4, 3
+    WHERE loan_id IN ({loan_ids})
+    GROUP BY loan_id, installment_id, account
+    ORDER BY 18, 1, 5, 4, 3
 """
 
 
@@ -190,31 +192,40 @@ def loan_state(loan: Loan, *, after: date | None = None, as_of: date | None = No
     penalty accrued for days after that date, per installment. With `as_of`: also the principal
     and interest settled by allocations effective by that day and before it (InstallmentState
     .paid_through), for the per-loan accrual catch-up."""
+    return loan_states([loan], after=after, as_of=as_of)[loan.pk]
+
+
+def loan_states(loans, *, after: date | None = None, as_of: date | None = None) -> dict[int, LoanState]:
+    """loan_state of several loans in one statement (a collection sheet), by loan id."""
     on = as_of or after
-    installments: list[InstallmentState] = []
-    accounts: dict[str, Decimal] = defaultdict(Decimal)
-    penalty_later: dict[int, Decimal] = {}
-    by_id: dict[int, InstallmentState] = {}
+    states = {loan.pk: LoanState(loan, []) for loan in loans}
     with connection.cursor() as cursor:
-        cursor.execute(_STATE_SQL, {"loan": loan.pk, "on": on, "after": after})
+        cursor.execute(_state_sql(", ".join(str(int(pk)) for pk in states)), {"on": on, "after": after})
         rows = cursor.fetchall()
+    state, by_id, accounts = None, {}, None
     for row in rows:
+        if state is None or state.loan.pk != row[17]:
+            state = states[row[17]]
+            by_id, accounts = {}, defaultdict(Decimal)
+            state.accounts = accounts
         if row[0] == 0:
             inst = InstallmentState(row[1], row[2], row[3], _as_date(row[4]), Decimal(row[5]), Decimal(row[6]), Decimal(row[7]),
                                     _as_date(row[8]), Decimal(row[9]), Decimal(row[10]), Decimal(row[11]))
             if on is not None:
                 inst.paid_through = (Decimal(row[12]), Decimal(row[13]), Decimal(row[14]), Decimal(row[15]))
-            installments.append(inst)
+            state.installments.append(inst)
             by_id[inst.id] = inst
             continue
         inst_id, account, total, later = row[1], row[16], Decimal(row[9]), row[10]
         if later:
-            penalty_later[inst_id] = penalty_later.get(inst_id, ZERO) + Decimal(later)
+            state.penalty_later[inst_id] = state.penalty_later.get(inst_id, ZERO) + Decimal(later)
         accounts[account] += total
         inst = by_id.get(inst_id)
         if inst is not None:
             inst.add_to_balance(account, total)
-    return LoanState(loan, installments, dict(accounts), penalty_later)
+    for state in states.values():
+        state.accounts = dict(state.accounts)
+    return states
 
 
 def pending_penalty(loan: Loan, as_of: date) -> dict[int, Decimal]:

@@ -9,6 +9,7 @@ that the demo's embedded SQLite runs them too.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
@@ -39,8 +40,13 @@ def greatest(a: str, b: str) -> str:
     return f"GREATEST({a}, {b})" if connection.vendor == "postgresql" else f"MAX({a}, {b})"
 
 
-def _loan_filter(loan_id: int | None) -> str:
-    return f" AND l.id = {int(loan_id)}" if loan_id is not None else ""
+def _loan_filter(loan_id: int | Iterable[int] | None) -> str:
+    """One loan, several loans (a collection sheet) or, with None, the whole fund."""
+    if loan_id is None:
+        return ""
+    if isinstance(loan_id, int):
+        return f" AND l.id = {int(loan_id)}"
+    return f" AND l.id IN ({', '.join(str(int(pk)) for pk in loan_id)})"
 
 
 def unsettled(d: str) -> str:
@@ -102,7 +108,7 @@ def interest_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = 
     """
 
 
-def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = None, interest_rate: Decimal = Decimal(0)) -> str:
+def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | Iterable[int] | None = None, interest_rate: Decimal = Decimal(0)) -> str:
     """Penalty on overdue principal: unpaid x rate x days / 365 on CUMULATIVE days, rounded when posted.
 
     For an installment due on t0 with principal P and principal settlements a_k on dates t_k, the

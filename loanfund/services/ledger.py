@@ -72,6 +72,10 @@ def validate_postings(postings: Sequence[Posting]) -> list[Posting]:
     return lines
 
 
+# Parameters per statement: SQLite's limit is low; PostgreSQL takes 65,535 (a collection sheet's lines in a few statements).
+_MAX_PARAMETERS = {"postgresql": 20_000}
+
+
 def insert_rows(model, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
     """Append-only rows in one multi-row INSERT (chunked for SQLite's parameter limit): no model
     instances, no signals. For the posting hot path; the tables written this way have no history."""
@@ -80,11 +84,26 @@ def insert_rows(model, columns: Sequence[str], rows: Sequence[Sequence]) -> None
     table = connection.ops.quote_name(model._meta.db_table)
     head = f"INSERT INTO {table} ({', '.join(connection.ops.quote_name(c) for c in columns)}) VALUES "
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    size = max(1, 900 // len(columns))
+    size = max(1, _MAX_PARAMETERS.get(connection.vendor, 900) // len(columns))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), size):
             chunk = rows[start:start + size]
             cursor.execute(head + ", ".join([one] * len(chunk)), [value for row in chunk for value in row])
+
+
+@dataclass(frozen=True, slots=True)
+class EntryDraft:
+    """One journal entry to post (journal_entries_post)."""
+
+    fund: Fund
+    entry_date: date
+    kind: str
+    lines: Sequence[Posting]
+    memo: str = ""
+    source_type: str = ""
+    source_id: str | int = ""
+    created_by: object = None
+    reverses: JournalEntry | None = None
 
 
 def journal_entry_post(
@@ -99,25 +118,46 @@ def journal_entry_post(
     created_by=None,
     reverses: JournalEntry | None = None,
 ) -> JournalEntry:
-    lines = validate_postings(lines)
-    ids = _account_ids(fund.pk, (p.account for p in lines))
+    return journal_entries_post([EntryDraft(fund, entry_date, kind, lines, memo, source_type, source_id, created_by, reverses)])[0]
+
+
+def journal_entries_post(drafts: Sequence[EntryDraft]) -> list[JournalEntry]:
+    """Post several entries (a collection sheet's repayments): every one is validated before
+    anything is written, then the entries go in one multi-row INSERT and their lines in another."""
+    validated = []
+    for draft in drafts:
+        lines = validate_postings(draft.lines)
+        validated.append((draft, lines, _account_ids(draft.fund.pk, (p.account for p in lines))))
+    created_at = timezone.now()
+    entries = [JournalEntry(fund=d.fund, entry_date=d.entry_date, kind=d.kind, memo=d.memo[:500], source_type=d.source_type,
+                            source_id=str(d.source_id), created_by=d.created_by, reverses=d.reverses, created_at=created_at)
+               for d, _, _ in validated]
     # Validated before anything is written, so no savepoint is needed: an error while writing
     # marks the caller's transaction for rollback (never a half-written entry).
-    entry = JournalEntry(fund=fund, entry_date=entry_date, kind=kind, memo=memo[:500], source_type=source_type, source_id=str(source_id),
-                         created_by=created_by, reverses=reverses, created_at=timezone.now())
     with transaction.atomic(savepoint=False):
-        # Raw INSERTs (the posting hot path): the entry is immutable and has no signals or history.
-        values = [fund.pk, entry_date, kind, entry.memo, source_type, entry.source_id, entry.reverses_id, entry.created_by_id,
-                  connection.ops.adapt_datetimefield_value(entry.created_at)]
-        with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {connection.ops.quote_name(JournalEntry._meta.db_table)} (fund_id, entry_date, kind, memo, "
-                           f"source_type, source_id, reverses_id, created_by_id, created_at) VALUES ({', '.join(['%s'] * len(values))})"
-                           + (" RETURNING id" if connection.features.can_return_columns_from_insert else ""), values)
-            entry.pk = cursor.fetchone()[0] if connection.features.can_return_columns_from_insert else cursor.lastrowid
-        entry._state.adding, entry._state.db = False, connection.alias
+        _entries_insert(entries)
         insert_rows(JournalLine, ("entry_id", "account_id", "side", "amount", "amount_currency"),
-                    [(entry.pk, ids[p.account], p.side, p.amount, p.currency) for p in lines])
-    return entry
+                    [(entry.pk, ids[p.account], p.side, p.amount, p.currency) for entry, (_, lines, ids) in zip(entries, validated, strict=True) for p in lines])
+    return entries
+
+
+def _entries_insert(entries: list[JournalEntry]) -> None:
+    """Raw INSERTs (the posting hot path): entries are immutable and have no signals or history."""
+    columns = "(fund_id, entry_date, kind, memo, source_type, source_id, reverses_id, created_by_id, created_at)"
+    head = f"INSERT INTO {connection.ops.quote_name(JournalEntry._meta.db_table)} {columns} VALUES "
+    one = "(" + ", ".join(["%s"] * 9) + ")"
+    returning = connection.features.can_return_rows_from_bulk_insert
+    size = 500 if returning else 1
+    with connection.cursor() as cursor:
+        for start in range(0, len(entries), size):
+            chunk = entries[start:start + size]
+            values = [v for e in chunk for v in (e.fund_id, e.entry_date, e.kind, e.memo, e.source_type, e.source_id, e.reverses_id,
+                                                  e.created_by_id, connection.ops.adapt_datetimefield_value(e.created_at))]
+            cursor.execute(head + ", ".join([one] * len(chunk)) + (" RETURNING id" if returning else ""), values)
+            ids = [row[0] for row in cursor.fetchall()] if returning else [cursor.lastrowid]
+            for entry, pk in zip(chunk, ids, strict=True):
+                entry.pk = pk
+                entry._state.adding, entry._state.db = False, connection.alias
 
 
 @transaction.atomic

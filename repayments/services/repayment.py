@@ -9,6 +9,7 @@ order, so the outcome is the one a strictly chronological posting would give.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -48,10 +49,18 @@ def lock_loan(*, fund: Fund, loan_id: int) -> Loan:
 
 
 def _lock_for_posting(*, fund: Fund, loan_id: int, paid_on: date) -> Loan:
-    """lock_loan for a repayment dated `paid_on`, with what posting needs in the same round trip:
-    whether a posted repayment is dated later (`has_later`: a replay) and the fund's rate of
-    interest on overdue interest in force that day (`overdue_interest_rate`, as
-    sql.overdue_interest_rate reads it). Raw SQL: the ORM form costs more to compile than to run."""
+    loan = loans_lock_for_posting(fund=fund, loan_ids=[loan_id], paid_on=paid_on).get(loan_id)
+    if loan is None:
+        raise DomainError("not_found", "No such loan.", status=404)
+    return loan
+
+
+def loans_lock_for_posting(*, fund: Fund, loan_ids, paid_on: date) -> dict[int, Loan]:
+    """lock_loan for repayments dated `paid_on` (in id order: two sheets never deadlock), with
+    what posting needs in the same round trip: whether a posted repayment is dated later
+    (`has_later`: a replay) and the fund's rate of interest on overdue interest in force that day
+    (`overdue_interest_rate`, as sql.overdue_interest_rate reads it). Raw SQL: the ORM form costs
+    more to compile than to run. The loans of `fund` among `loan_ids`, by id."""
     loan_rows, fund_rows, version_rows = (RowLoader.of(Loan, "l"), RowLoader.of(Fund, "f"), RowLoader.of(LoanProductVersion, "v"))
     rate = ("(SELECT CASE WHEN s.interest_on_overdue_interest_enabled THEN s.max_interest_on_overdue_interest_rate ELSE 0 END "
             "FROM loanfund_fundsettings s WHERE s.fund_id = l.fund_id {} ORDER BY s.effective_from {} LIMIT 1)")
@@ -64,25 +73,27 @@ def _lock_for_posting(*, fund: Fund, loan_id: int, paid_on: date) -> Loan:
         FROM repayments_loan l
         JOIN loanfund_fund f ON f.id = l.fund_id
         JOIN loanfund_loanproductversion v ON v.id = l.product_version_id
-        WHERE l.id = %(loan)s AND l.fund_id = %(fund)s{lock}"""
+        WHERE l.id IN ({", ".join(str(int(pk)) for pk in loan_ids)}) AND l.fund_id = %(fund)s
+        ORDER BY l.id{lock}"""
     with connection.cursor() as cursor:
-        cursor.execute(statement, {"loan": loan_id, "fund": fund.pk, "on": paid_on, "posted": Repayment.Status.POSTED.value})
-        row = cursor.fetchone()
-    if row is None:
-        raise DomainError("not_found", "No such loan.", status=404)
-    loan = loan_rows.build(row)
-    at = len(loan_rows.fields)
-    Loan._meta.get_field("fund").set_cached_value(loan, fund_rows.build(row, at))
-    at += len(fund_rows.fields)
-    Loan._meta.get_field("product_version").set_cached_value(loan, version_rows.build(row, at))
-    loan.has_later = bool(row[-3])
-    loan.latest_allocation_on = converted(Allocation._meta.get_field("effective_on"), row[-2])
-    loan.overdue_interest_rate = converted(FundSettings._meta.get_field("max_interest_on_overdue_interest_rate"), row[-1])
-    loan.rate_on = paid_on
-    return loan
+        cursor.execute(statement, {"fund": fund.pk, "on": paid_on, "posted": Repayment.Status.POSTED.value})
+        rows = cursor.fetchall()
+    loans = {}
+    for row in rows:
+        loan = loan_rows.build(row)
+        at = len(loan_rows.fields)
+        Loan._meta.get_field("fund").set_cached_value(loan, fund_rows.build(row, at))
+        at += len(fund_rows.fields)
+        Loan._meta.get_field("product_version").set_cached_value(loan, version_rows.build(row, at))
+        loan.has_later = bool(row[-3])
+        loan.latest_allocation_on = converted(Allocation._meta.get_field("effective_on"), row[-2])
+        loan.overdue_interest_rate = converted(FundSettings._meta.get_field("max_interest_on_overdue_interest_rate"), row[-1])
+        loan.rate_on = paid_on
+        loans[loan.pk] = loan
+    return loans
 
 
-def _overdue_interest_rate(loan: Loan, on: date) -> Decimal:
+def overdue_rate_of(loan: Loan, on: date) -> Decimal:
     if getattr(loan, "rate_on", None) == on:
         return Decimal(loan.overdue_interest_rate)
     return sql.overdue_interest_rate(loan.fund, on)
@@ -103,11 +114,11 @@ def accrual_lines(loan: Loan, entry: LoanEntry, *, as_of: date, penalty: bool = 
         dpd_rows = sql.fetch(sql.days_past_due_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk))
         rows = sql.fetch(sql.interest_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk,
                                                      overdue=bool(dpd_rows and dpd_rows[0][1] > 0)))
-    _accrual_entry_lines(entry, rows)
+    accrual_entry_lines(entry, rows)
     return rows
 
 
-def _accrual_entry_lines(entry: LoanEntry, rows) -> None:
+def accrual_entry_lines(entry: LoanEntry, rows) -> None:
     """The (loan, installment, account, amount) accrual deltas as lines of `entry`, with their contra."""
     for _, inst, account, amount in rows:
         if account == chart.MEMO_OVERDUE_PENALTY:
@@ -126,7 +137,17 @@ def catch_up_lines(loan: Loan, state: LoanState, entry: LoanEntry, *, as_of: dat
     due before `as_of` was unpaid at the start of that day, the only rows it can return (its
     HAVING), and never for a loan without penalty. tests/servicing/test_posting_fast_paths.py
     compares both with the SQL."""
-    rate = _overdue_interest_rate(loan, as_of)
+    rows, penalty_due = interest_catch_up(loan, state, as_of=as_of)
+    if penalty_due:
+        rows += sql.fetch(sql.penalty_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk,
+                                                     interest_rate=overdue_rate_of(loan, as_of)))
+    accrual_entry_lines(entry, rows)
+    return rows
+
+
+def interest_catch_up(loan: Loan, state: LoanState, *, as_of: date) -> tuple[list[tuple], bool]:
+    """catch_up_lines' interest rows, and whether its penalty statement can return any row."""
+    rate = overdue_rate_of(loan, as_of)
     overdue = penalty_due = False
     interest = []
     for i in state.installments:
@@ -143,10 +164,7 @@ def catch_up_lines(loan: Loan, state: LoanState, entry: LoanEntry, *, as_of: dat
                 interest.append(delta)
     account = chart.MEMO_OVERDUE_INTEREST if overdue else chart.INTEREST_RECEIVABLE
     rows = [(loan.pk, interest[k], account, interest[k + 1]) for k in range(0, len(interest), 2)]
-    if penalty_due and (loan.penalty_rate > 0 or rate > 0):
-        rows += sql.fetch(sql.penalty_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk, interest_rate=rate))
-    _accrual_entry_lines(entry, rows)
-    return rows
+    return rows, penalty_due and (loan.penalty_rate > 0 or rate > 0)
 
 
 def accrue_loan(loan: Loan, *, as_of: date, on: date, created_by=None, penalty: bool = True) -> JournalEntry | None:
@@ -163,17 +181,48 @@ def accrue_loan(loan: Loan, *, as_of: date, on: date, created_by=None, penalty: 
 # ------------------------------------------------------------------------------------------------
 
 
+@dataclass
+class RepaymentPlan:
+    """What applying one repayment writes, computed before anything is written (_plan)."""
+
+    loan: Loan
+    repayment: Repayment
+    on: date
+    state: LoanState
+    entry: LoanEntry  # the catch-up accruals and the repayment: one journal entry
+    allocations: list[tuple]  # (installment_id, component, kind, amount, of this entry: bool)
+    settled: list[int] | None  # see _settled_by
+    paid: dict
+    reamortize: bool  # reduce_installment after a prepayment
+    closes: bool  # nothing is left to pay
+
+    def post_arguments(self, created_by) -> dict:
+        return dict(entry_date=self.on, kind="repayment", source_type="repayment", source_id=self.repayment.pk, created_by=created_by,
+                    memo=f"Repayment {self.repayment.reference} on {self.loan.number}")
+
+    def allocation_rows(self, journal_entry_id: int) -> list[tuple]:
+        return [(inst, component, kind, amount, journal_entry_id if ours else None) for inst, component, kind, amount, ours in self.allocations]
+
+
 def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> None:
-    amount = Decimal(repayment.amount.amount)
     if loan.status == Loan.Status.WRITTEN_OFF:
-        return _apply_recovery(loan, repayment, amount, on=on, created_by=created_by)
-    if not loan.is_open:
-        raise InvalidState(f"The loan is {loan.status}: it takes no repayment.")
+        return _apply_recovery(loan, repayment, Decimal(repayment.amount.amount), on=on, created_by=created_by)
     # The catch-up accruals and the repayment are one journal entry (fewer round trips); undoing the
     # repayment undoes them too, and the next catch-up (replay, reversal, close of business) redoes them.
     entry = LoanEntry(loan)
-    state = loan_state(loan, after=repayment.paid_on, as_of=repayment.paid_on)
-    state.add_accruals(catch_up_lines(loan, state, entry, as_of=repayment.paid_on))
+    state = loan_state(loan, after=repayment.paid_on, as_of=repayment.paid_on) if loan.is_open else None
+    catch_up = catch_up_lines(loan, state, entry, as_of=repayment.paid_on) if loan.is_open else []
+    plan = repayment_plan(loan, repayment, state, entry, catch_up, on=on)
+    plan_finish(plan, plan.entry.post(**plan.post_arguments(created_by)), created_by=created_by)
+
+
+def repayment_plan(loan: Loan, repayment: Repayment, state: LoanState, entry: LoanEntry, catch_up: list[tuple], *, on: date) -> RepaymentPlan:
+    """Allocate `repayment` on the loan's `state` after the `catch_up` accruals (already lines of
+    `entry`): the entry's lines and the allocation rows, without writing anything."""
+    if not loan.is_open:
+        raise InvalidState(f"The loan is {loan.status}: it takes no repayment.")
+    amount = Decimal(repayment.amount.amount)
+    state.add_accruals(catch_up)
     later_penalty = {inst: -amount for inst, amount in state.penalty_later.items()}
     dues, future = dues_as_of(state, repayment.paid_on, later_penalty)
     payoff = payoff_total(dues, future)
@@ -218,9 +267,7 @@ def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> None:
             entry.cr(chart.COMPULSORY_SAVINGS, ln.amount)
         elif ln.component == "fees":  # pragma: no cover - fees are taken upfront
             entry.cr(chart.FEE_INCOME, ln.amount)
-    je = entry.post(entry_date=on, kind="repayment", source_type="repayment", source_id=repayment.pk, created_by=created_by,
-                    memo=f"Repayment {repayment.reference} on {loan.number}")
-    rows = [(ln.installment, ln.component, Allocation.Kind.PAYMENT, ln.amount, je.pk) for ln in lines]
+    rows = [(ln.installment, ln.component, Allocation.Kind.PAYMENT, ln.amount, True) for ln in lines]
 
     # What the new balances leave behind.
     paid = {}
@@ -237,12 +284,23 @@ def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> None:
         for component, unpaid in (("interest", inst.interest_unpaid), ("savings", inst.savings_unpaid)):
             left = unpaid - paid.get(inst.id, {}).get(component, ZERO)
             if left > 0:
-                rows.append((inst.id, component, Allocation.Kind.RESCHEDULED, left, None))
-    allocations_insert(loan, repayment, on, rows, settled=_settled_by(loan, state, by_id, rows, on))
-    if prepaid_ids and policy == "reduce_installment" and principal_left > 0:
-        _reamortize_after_prepayment(loan, repayment, state, paid, on=on, created_by=created_by)
-    if principal_left <= 0:
-        _close_if_repaid(loan, on=on, paid_on=repayment.paid_on, created_by=created_by)
+                rows.append((inst.id, component, Allocation.Kind.RESCHEDULED, left, False))
+    return RepaymentPlan(loan, repayment, on, state, entry, rows, _settled_by(loan, state, by_id, rows, on), paid,
+                         reamortize=bool(prepaid_ids) and policy == "reduce_installment" and principal_left > 0, closes=principal_left <= 0)
+
+
+def plan_finish(plan: RepaymentPlan, je: JournalEntry, *, created_by) -> None:
+    """What follows the entry of a plan: its allocations (plans_allocate) and, rarely, a new
+    schedule or the closing of the loan."""
+    plans_allocate([(plan, je)])
+    plan_follow_ups(plan, created_by=created_by)
+
+
+def plan_follow_ups(plan: RepaymentPlan, *, created_by) -> None:
+    if plan.reamortize:
+        _reamortize_after_prepayment(plan.loan, plan.repayment, plan.state, plan.paid, on=plan.on, created_by=created_by)
+    if plan.closes:
+        _close_if_repaid(plan.loan, on=plan.on, paid_on=plan.repayment.paid_on, created_by=created_by)
 
 
 def _apply_recovery(loan: Loan, repayment: Repayment, amount: Decimal, *, on: date, created_by) -> None:
@@ -358,7 +416,7 @@ def _settled_by(loan: Loan, state: LoanState, by_id: dict, rows, on: date) -> li
     if getattr(loan, "rate_on", None) is None or (latest is not None and latest >= on):
         return None
     added: dict[int, dict[str, Decimal]] = {}
-    for inst, component, _, amount, _ in rows:
+    for inst, component, _, amount, *_ in rows:
         parts = added.setdefault(inst, {})
         parts[component] = parts.get(component, ZERO) + amount
     settled = []
@@ -377,20 +435,35 @@ def allocations_insert(loan: Loan, repayment: Repayment, on: date, rows, *, sett
     component, kind, amount, journal_entry_id): one INSERT without model instances, then the
     settlement projection of the installments touched, in the same transaction: recomputed
     (installments_settle), or with `settled` (see _settled_by) set on those installments only."""
-    if not rows:
+    _allocations_insert([(loan, repayment, on, rows, settled)])
+
+
+def plans_allocate(posted: list[tuple[RepaymentPlan, JournalEntry]]) -> None:
+    """allocations_insert for the plans of several loans, each with its posted entry."""
+    _allocations_insert([(p.loan, p.repayment, p.on, p.allocation_rows(je.pk), p.settled) for p, je in posted])
+
+
+def _allocations_insert(batches) -> None:
+    batches = [b for b in batches if b[3]]
+    if not batches:
         return
     created = connection.ops.adapt_datetimefield_value(timezone.now())
     insert_rows(Allocation, ("fund_id", "loan_id", "repayment_id", "installment_id", "component", "kind", "amount", "amount_currency",
                              "effective_on", "journal_entry_id", "created_at"),
                 [(loan.fund_id, loan.pk, repayment.pk, inst, component, kind, amount, VND, on, je, created)
-                 for inst, component, kind, amount, je in rows])
-    if settled is None:
-        installments_settle(row[0] for row in rows)
-    elif settled:
-        with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE repayments_installment SET settled_on = %s WHERE id IN ({', '.join(['%s'] * len(settled))})",
-                           [on, *settled])
-    loan.latest_allocation_on = on
+                 for loan, repayment, on, rows, _ in batches for inst, component, kind, amount, je in rows])
+    recompute = [row[0] for _, _, _, rows, settled in batches if settled is None for row in rows]
+    if recompute:
+        installments_settle(recompute)
+    settled_on: dict[date, list[int]] = {}
+    for _, _, on, _, settled in batches:
+        if settled:
+            settled_on.setdefault(on, []).extend(settled)
+    with connection.cursor() as cursor:
+        for on, ids in settled_on.items():
+            cursor.execute(f"UPDATE repayments_installment SET settled_on = %s WHERE id IN ({', '.join(['%s'] * len(ids))})", [on, *ids])
+    for loan, _, on, _, _ in batches:
+        loan.latest_allocation_on = on
 
 
 def _later(loan: Loan, paid_on: date, after_id: int | None = None) -> list[Repayment]:
