@@ -127,8 +127,9 @@ class Repayment(models.Model):
         POSTED = "posted"
         REVERSED = "reversed"  # forward-only: a reversal is a set of new rows, the repayment stays
 
-    fund = models.ForeignKey("loanfund.Fund", on_delete=models.PROTECT, related_name="repayments")
-    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="repayments")
+    # Both are led by a composite index below (reference per fund, repayments of a loan by date).
+    fund = models.ForeignKey("loanfund.Fund", on_delete=models.PROTECT, related_name="repayments", db_index=False)
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="repayments", db_index=False)
     amount = money_field()
     paid_on = models.DateField()
     reference = models.CharField(max_length=100)
@@ -212,7 +213,9 @@ class LoanLedgerLine(ImmutableModel):
 
     class Meta:
         indexes = [
-            models.Index(fields=["loan", "account"], name="loanledger_loan_account_idx"),
+            # Covering: a loan's balances per account and installment (posting's state read, the
+            # balance endpoint) come from the index alone, not one heap page per line.
+            models.Index(fields=["loan", "account", "installment"], include=["amount", "kind", "entry_date"], name="loanledger_loan_balance_idx"),
             models.Index(fields=["fund", "account", "entry_date"], name="loanledger_fund_account_idx"),
             models.Index(fields=["installment", "kind"], name="loanledger_installment_idx"),
         ]

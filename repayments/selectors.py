@@ -158,13 +158,14 @@ def _state_sql(loan_ids: str) -> str:
     The allocations summed are those of the installments not settled before the day. On
     PostgreSQL each such installment probes the allocation index (LATERAL): reading them by loan
     would fetch every allocation of the loan, one heap page each when the pages are cold, and for a
-    sheet's hundreds of loans the planner could hash-join every allocation of the fund."""
+    sheet's hundreds of loans the planner could hash-join every allocation of the fund. The
+    settled test is inside the probe: a settled installment is then not probed at all."""
     if connection.vendor == "postgresql":
         allocations = f"""LEFT JOIN LATERAL (
         SELECT {_STATE_ALLOCATION_SUMS}
         FROM repayments_allocation a
-        WHERE a.installment_id = i.id AND a.component IN ('principal', 'interest', 'savings')
-    ) a ON NOT ({_SETTLED})"""
+        WHERE NOT ({_SETTLED}) AND a.installment_id = i.id AND a.component IN ('principal', 'interest', 'savings')
+    ) a ON TRUE"""
     else:
         allocations = f"""LEFT JOIN (
         SELECT a.installment_id, {_STATE_ALLOCATION_SUMS}
@@ -192,8 +193,17 @@ def _state_sql(loan_ids: str) -> str:
     FROM repayments_loanledgerline
     WHERE loan_id IN ({loan_ids})
     GROUP BY loan_id, installment_id, account
+    HAVING SUM(amount) <> 0 OR SUM(CASE WHEN kind = 'penalty_accrual' AND entry_date > %(after)s AND amount > 0 THEN amount ELSE 0 END) <> 0
     ORDER BY 18, 1, 5, 4, 3
 """
+
+
+def _sqlite_state_row(row) -> tuple:
+    """A state row as PostgreSQL returns it: dates and Decimals."""
+    if row[0] == 0:
+        return (*row[:4], _as_date(row[4]), *(Decimal(v) for v in row[5:8]), _as_date(row[8]),
+                *(None if v is None else Decimal(v) for v in row[9:16]), *row[16:])
+    return (*row[:9], Decimal(row[9]), None if row[10] is None else Decimal(row[10]), *row[11:])
 
 
 def _as_date(value) -> date | None:
@@ -218,21 +228,23 @@ def loan_states(loans, *, after: date | None = None, as_of: date | None = None) 
     with connection.cursor() as cursor:
         cursor.execute(_state_sql(", ".join(str(int(pk)) for pk in states)), {"on": on, "after": after})
         rows = cursor.fetchall()
-    state, by_id, accounts = None, {}, None
+    if connection.vendor != "postgresql":  # SQLite (the demo): ISO dates, numbers not yet Decimal
+        rows = [_sqlite_state_row(row) for row in rows]
+    state, loan_id, by_id, accounts = None, None, {}, None
     for row in rows:
-        if state is None or state.loan.pk != row[17]:
-            state = states[row[17]]
+        if row[17] != loan_id:
+            loan_id = row[17]
+            state = states[loan_id]
             by_id, accounts = {}, defaultdict(Decimal)
             state.accounts = accounts
         if row[0] == 0:
-            inst = InstallmentState(row[1], row[2], row[3], _as_date(row[4]), Decimal(row[5]), Decimal(row[6]), Decimal(row[7]),
-                                    _as_date(row[8]), Decimal(row[9]), Decimal(row[10]), Decimal(row[11]))
+            inst = InstallmentState(*row[1:12])
             if on is not None:
-                inst.paid_through = (Decimal(row[12]), Decimal(row[13]), Decimal(row[14]), Decimal(row[15]))
+                inst.paid_through = row[12:16]
             state.installments.append(inst)
             by_id[inst.id] = inst
             continue
-        inst_id, account, total, later = row[1], row[16], Decimal(row[9]), row[10]
+        inst_id, account, total, later = row[1], row[16], row[9], row[10]
         if later:
             state.penalty_later[inst_id] = state.penalty_later.get(inst_id, ZERO) + Decimal(later)
         accounts[account] += total

@@ -76,16 +76,28 @@ def validate_postings(postings: Sequence[Posting]) -> list[Posting]:
 _MAX_PARAMETERS = {"postgresql": 20_000}
 
 
+# From this many rows, PostgreSQL gets them by COPY: a multi-row INSERT's thousands of placeholders
+# cost the driver more to parse than the rows cost to send.
+_COPY_FROM = 100
+
+
 def insert_rows(model, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
-    """Append-only rows in one multi-row INSERT (chunked for SQLite's parameter limit): no model
-    instances, no signals. For the posting hot path; the tables written this way have no history."""
+    """Append-only rows in one multi-row INSERT (chunked for SQLite's parameter limit), or COPY for
+    many rows on PostgreSQL: no model instances, no signals. For the posting hot path; the tables
+    written this way have no history."""
     if not rows:
         return
     table = connection.ops.quote_name(model._meta.db_table)
-    head = f"INSERT INTO {table} ({', '.join(connection.ops.quote_name(c) for c in columns)}) VALUES "
-    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    size = max(1, _MAX_PARAMETERS.get(connection.vendor, 900) // len(columns))
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(rows) >= _COPY_FROM:
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        head = f"INSERT INTO {table} ({names}) VALUES "
+        one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        size = max(1, _MAX_PARAMETERS.get(connection.vendor, 900) // len(columns))
         for start in range(0, len(rows), size):
             chunk = rows[start:start + size]
             cursor.execute(head + ", ".join([one] * len(chunk)), [value for row in chunk for value in row])
