@@ -121,7 +121,7 @@ def section_repayments(args, fund):
     from django.utils import timezone
 
     from loanfund.errors import DomainError
-    from repayments.models import Installment, Loan
+    from repayments.models import Installment, Loan, Repayment
     from repayments.services import RepaymentLine, collection_sheet_post, repayment_post
 
     today = timezone.localdate()
@@ -131,18 +131,19 @@ def section_repayments(args, fund):
     # posted one by one and half on collection sheets. Then a collection sheet as a grassroots union
     # sends it: a random sample of the open loans (in the portfolio's own mix of current and in
     # arrears), which is what the bar is read on.
-    worst = list(open_loans.order_by("-days_past_due", "id").values_list("id", flat=True)[:2 * count])
-    drawn = random.Random(today.toordinal()).sample(list(open_loans.exclude(pk__in=worst).values_list("id", flat=True)), 2 * count)
+    # Loans an earlier run paid are left out: their caches are warm and their payoff is smaller.
+    open_loans = open_loans.exclude(pk__in=Repayment.objects.filter(fund=fund, reference__startswith="BENCH-").values("loan_id"))
+    longest = list(open_loans.order_by("-days_past_due", "id").values_list("id", flat=True)[:3 * count])
+    drawn = random.Random(today.toordinal()).sample(list(open_loans.exclude(pk__in=longest).values_list("id", flat=True)), 2 * count)
+    # Each loan pays its next unsettled installment; a loan down to its last one is left out (that
+    # installment's interest could be more than the payoff, and a whole sheet would be refused).
     amounts, unsettled = {}, {}
-    for loan_id, principal, interest in (Installment.objects.filter(loan_id__in=worst, superseded_on__isnull=True)
-                                         .order_by("loan_id", "due_on").values_list("loan_id", "principal", "interest")):
-        amounts.setdefault(loan_id, principal + interest)
-    # A sampled loan pays its next installment; one down to its last installment is left out (the
-    # installment's interest could be more than the payoff, and the whole sheet would be refused).
-    for loan_id, principal, interest in (Installment.objects.filter(loan_id__in=drawn, superseded_on__isnull=True, settled_on__isnull=True)
+    for loan_id, principal, interest in (Installment.objects.filter(loan_id__in=longest + drawn, superseded_on__isnull=True,
+                                                                    settled_on__isnull=True)
                                          .order_by("loan_id", "due_on").values_list("loan_id", "principal", "interest")):
         amounts.setdefault(loan_id, principal + interest)
         unsettled[loan_id] = unsettled.get(loan_id, 0) + 1
+    worst = [loan_id for loan_id in longest if unsettled.get(loan_id, 0) >= 2][:2 * count]
     sample = [loan_id for loan_id in drawn if unsettled.get(loan_id, 0) >= 2][:count]
     user = fund_officer(fund)
     stamp = int(time.time())
