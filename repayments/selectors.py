@@ -13,59 +13,16 @@ from django.db.models.functions import Coalesce
 
 from loanfund import chart
 from loanfund.exposure import MemberExposure
+from loanfund.rows import RowLoader, converted, prepared_cursor  # noqa: F401 - RowLoader, converted: re-exported
 from loanfund.selectors.fund import fund_settings_as_of
 
 from . import sql
 from .allocation import Due
 from .classification import Thresholds, classification_group
-from .models import Allocation, Loan, LoanLedgerLine
+from .models import Allocation, Installment, Loan, LoanLedgerLine
 
 ZERO = Decimal(0)
 _Z = Value(Decimal(0))
-
-
-class RowLoader:
-    """Model instances from the columns of a raw SELECT, converted the way the ORM converts them
-    (the backend's and the field's converters: JSON, dates on SQLite, ...). For the hot reads
-    whose ORM query would cost more to compile than to run."""
-
-    _cache: dict = {}
-
-    def __init__(self, model, alias: str):
-        self.model, self.alias = model, alias
-        self.fields = model._meta.concrete_fields
-        self.attnames = [f.attname for f in self.fields]
-        self.columns = ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in self.fields)
-        self.converters = []
-        for index, f in enumerate(self.fields):
-            col = f.get_col(alias)
-            found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-            if found:
-                self.converters.append((index, col, found))
-
-    @classmethod
-    def of(cls, model, alias: str) -> RowLoader:
-        key = (model, alias, connection.vendor)
-        if key not in cls._cache:
-            cls._cache[key] = cls(model, alias)
-        return cls._cache[key]
-
-    def build(self, row, start: int = 0):
-        values = list(row[start:start + len(self.fields)])
-        for index, col, found in self.converters:
-            value = values[index]
-            for convert in found:
-                value = convert(value, col, connection)
-            values[index] = value
-        return self.model.from_db(connection.alias, self.attnames, values)
-
-
-def converted(field, value):
-    """One raw value converted as the ORM would read `field` (e.g. a decimal on SQLite)."""
-    col = field.get_col("x")
-    for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
-        value = convert(value, col, connection)
-    return value
 
 
 @dataclass
@@ -341,71 +298,141 @@ def member_user_load(user) -> None:
         LEFT JOIN {memberships} ug ON ug.user_id = m.user_id
         LEFT JOIN {Group._meta.db_table} g ON g.id = ug.group_id
         WHERE m.user_id = %(user)s AND NOT EXISTS (SELECT 1 FROM {StaffProfile._meta.db_table} p WHERE p.user_id = %(user)s)"""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(statement, {"user": user.pk})
         rows = cursor.fetchall()
     if not rows:
         return
-    member = members.build(rows[0])
-    Member._meta.get_field("fund").set_cached_value(member, funds.build(rows[0], len(members.fields)))
+    _member_cache(user, members.build(rows[0]), funds.build(rows[0], len(members.fields)), (row[-1] for row in rows))
+
+
+def _member_cache(user, member, fund, role_names) -> None:
+    """Where tenancy.fund_of / user_roles and the views look: the user's member record and its
+    fund, no staff profile, and the roles."""
+    from borrowers.models import Member
+    from loanfund.models import StaffProfile
+
+    Member._meta.get_field("fund").set_cached_value(member, fund)
     user_field = Member._meta.get_field("user")
     user_field.set_cached_value(member, user)
     user_field.remote_field.set_cached_value(user, member)
     StaffProfile._meta.get_field("user").remote_field.set_cached_value(user, None)
-    user._loanfund_roles = frozenset(row[-1] for row in rows if row[-1] is not None)  # tenancy.user_roles' cache
+    user._loanfund_roles = frozenset(name for name in role_names if name is not None)  # tenancy.user_roles' cache
 
 
-def loan_for_balances(*, fund, loan_id: int, today: date, member_user=None) -> tuple[Loan, Thresholds] | None:
-    """The loan of `fund` (and of the member whose user is `member_user`, if given) with the
-    classification thresholds in force `today`: one raw statement (the balance endpoint's hot read)."""
+def member_loan_balances_load(user, *, loan_id: int, today: date) -> tuple[Loan | None, Thresholds | None, list] | None:
+    """The balance endpoint's one read: member_user_load's member, fund and roles, and the member's
+    loan `loan_id` (in their fund) with the thresholds in force `today` and loan_balances' rows.
+
+    One statement: a head row (member, fund, roles, and the loan and thresholds when the loan is
+    the member's), then loan_balances' rows. None for a staff user or one without a member record
+    (member_user_load leaves those alone too); (None, None, []) when the loan is not the member's:
+    its balance rows are then dropped unread."""
     from borrowers.models import Member
-    from loanfund.models import FundSettings
+    from loanfund.models import Fund
 
-    rows = RowLoader.of(Loan, "l")
-    settings_table, member_table = FundSettings._meta.db_table, Member._meta.db_table
-    pick = f"(SELECT s.id FROM {settings_table} s WHERE s.fund_id = l.fund_id {{}} ORDER BY s.effective_from {{}} LIMIT 1)"
-    member = f" AND l.member_id IN (SELECT m.id FROM {member_table} m WHERE m.user_id = %(user)s)" if member_user is not None else ""
-    statement = f"""
-        SELECT {rows.columns}, t.group2_from_days, t.group3_from_days, t.group4_from_days, t.group5_from_days
-        FROM repayments_loan l
-        LEFT JOIN {settings_table} t ON t.id = COALESCE({pick.format("AND s.effective_from <= %(today)s", "DESC")}, {pick.format("", "ASC")})
-        WHERE l.id = %(loan)s AND l.fund_id = %(fund)s{member}"""
-    with connection.cursor() as cursor:
-        cursor.execute(statement, {"loan": loan_id, "fund": fund.pk, "today": today, "user": getattr(member_user, "pk", None)})
-        row = cursor.fetchone()
-    if row is None:
+    if not getattr(user, "is_authenticated", False):
         return None
-    loan = rows.build(row)
+    # The audit timestamps are not read here (their loader is the costliest of the row).
+    members = RowLoader.of(Member, "m", defer=("created_at", "updated_at"))
+    funds, loans = RowLoader.of(Fund, "f", defer=("created_at",)), RowLoader.of(Loan, "l", defer=("created_at",))
+    with prepared_cursor() as cursor:
+        cursor.execute(_member_loan_statement(members, funds, loans), {"user": user.pk, "loan": loan_id, "today": today})
+        rows = cursor.fetchall()
+    if not rows or rows[0][0] != -1:
+        return None
+    head = rows[0]
+    at = 1
+    member = members.build(head, at)
+    at += len(members.fields)
+    fund = funds.build(head, at)
+    at += len(funds.fields)
+    _member_cache(user, member, fund, (head[at] or "").split(","))
+    at += 1
+    if head[at] is None:  # no such loan of this member
+        return None, None, []
+    loan = loans.build(head, at)
     Loan._meta.get_field("fund").set_cached_value(loan, fund)
-    return loan, Thresholds(*(int(v) for v in row[-4:]))
+    at += len(loans.fields)
+    thresholds = Thresholds(*(int(v) for v in head[at:at + 4]))
+    at += 4
+    return loan, thresholds, [(row[0], *row[at:]) for row in rows[1:]]
 
 
-_BALANCES_SQL = f"""
-    SELECT 0, i.due_on, i.schedule_version, i.number,
+_member_loan_statements: dict = {}
+
+
+def _member_loan_statement(members, funds, loans) -> str:
+    if connection.vendor in _member_loan_statements:
+        return _member_loan_statements[connection.vendor]
+    from django.contrib.auth.models import Group
+
+    from borrowers.models import Member
+    from loanfund.models import Fund, FundSettings, StaffProfile
+
+    memberships = Member._meta.get_field("user").remote_field.model._meta.get_field("groups").remote_field.through._meta.db_table
+    names = "string_agg(g.name, ',')" if connection.vendor == "postgresql" else "group_concat(g.name, ',')"
+    pick = f"(SELECT s.id FROM {FundSettings._meta.db_table} s WHERE s.fund_id = m.fund_id {{}} ORDER BY s.effective_from {{}} LIMIT 1)"
+    balance_types = [Installment._meta.get_field(name).db_type(connection)
+                     for name in ("due_on", "schedule_version", "number", "principal", "interest", "savings")]
+    balance_types.append(LoanLedgerLine._meta.get_field("account").db_type(connection))
+    # The head row is the first: it types every column (balance rows leave the head's empty).
+    head_width = len(members.fields) + len(funds.fields) + 1 + len(loans.fields) + 4
+    statement = f"""
+        SELECT -1, {members.columns}, {funds.columns},
+               (SELECT {names} FROM {memberships} ug JOIN {Group._meta.db_table} g ON g.id = ug.group_id WHERE ug.user_id = %(user)s),
+               {loans.columns}, t.group2_from_days, t.group3_from_days, t.group4_from_days, t.group5_from_days,
+               {", ".join(f"CAST(NULL AS {t})" for t in balance_types)}
+        FROM {Member._meta.db_table} m
+        JOIN {Fund._meta.db_table} f ON f.id = m.fund_id
+        LEFT JOIN repayments_loan l ON l.id = %(loan)s AND l.member_id = m.id AND l.fund_id = m.fund_id
+        LEFT JOIN {FundSettings._meta.db_table} t ON l.id IS NOT NULL
+             AND t.id = COALESCE({pick.format("AND s.effective_from <= %(today)s", "DESC")}, {pick.format("", "ASC")})
+        WHERE m.user_id = %(user)s AND NOT EXISTS (SELECT 1 FROM {StaffProfile._meta.db_table} p WHERE p.user_id = %(user)s)
+        UNION ALL
+        {_balances_select(0, ", ".join(["NULL"] * head_width))}
+        ORDER BY 1, {2 + head_width}, {3 + head_width}, {4 + head_width}"""
+    _member_loan_statements[connection.vendor] = statement
+    return statement
+
+
+def _balances_select(tag: int, columns: str = "", gate: str = "") -> str:
+    """loan_balances' rows for loan %(loan)s, tagged `tag` (unsettled installments: those due by
+    %(today)s and the next one, all the figures need), `tag` + 1
+    (principal and savings balances) and `tag` + 2 (penalty accrued, not collected); `columns`
+    before the row's own, and each part only when `gate` holds."""
+    before = f"{columns}, " if columns else ""
+    when = f" AND {gate}" if gate else ""
+    return f"""
+    SELECT {tag}, {before}i.due_on, i.schedule_version, i.number,
            i.principal - COALESCE(SUM(CASE WHEN a.component = 'principal' THEN a.amount ELSE 0 END), 0),
            i.interest - COALESCE(SUM(CASE WHEN a.component = 'interest' THEN a.amount ELSE 0 END), 0),
            i.savings - COALESCE(SUM(CASE WHEN a.component = 'savings' THEN a.amount ELSE 0 END), 0), NULL
     FROM repayments_installment i
     LEFT JOIN repayments_allocation a ON a.installment_id = i.id AND a.component IN ('principal', 'interest', 'savings')
-    WHERE i.loan_id = %(loan)s AND i.settled_on IS NULL
+    WHERE i.loan_id = %(loan)s AND i.settled_on IS NULL{when}
+      AND (i.due_on <= %(today)s OR i.due_on = (SELECT MIN(n.due_on) FROM repayments_installment n
+                                                 WHERE n.loan_id = %(loan)s AND n.settled_on IS NULL AND n.due_on > %(today)s))
     GROUP BY i.id, i.due_on, i.schedule_version, i.number, i.principal, i.interest, i.savings
     UNION ALL
-    SELECT 1, NULL, NULL, NULL, SUM(amount), NULL, NULL, account
+    SELECT {tag + 1}, {before}NULL, NULL, NULL, SUM(amount), NULL, NULL, account
     FROM repayments_loanledgerline
-    WHERE loan_id = %(loan)s AND account IN ('{chart.LOANS_CURRENT}', '{chart.LOANS_OVERDUE}', '{chart.COMPULSORY_SAVINGS}')
+    WHERE loan_id = %(loan)s AND account IN ('{chart.LOANS_CURRENT}', '{chart.LOANS_OVERDUE}', '{chart.COMPULSORY_SAVINGS}'){when}
     GROUP BY account
     UNION ALL
-    SELECT 2, NULL, NULL, NULL, SUM(p.balance), NULL, NULL, NULL
+    SELECT {tag + 2}, {before}NULL, NULL, NULL, SUM(p.balance), NULL, NULL, NULL
     FROM (SELECT SUM(amount) AS balance FROM repayments_loanledgerline
-          WHERE loan_id = %(loan)s AND account = '{chart.MEMO_OVERDUE_PENALTY}' AND installment_id IS NOT NULL
-          GROUP BY installment_id HAVING SUM(amount) > 0) p
-    ORDER BY 1, 2, 3, 4
-"""
+          WHERE loan_id = %(loan)s AND account = '{chart.MEMO_OVERDUE_PENALTY}' AND installment_id IS NOT NULL{when}
+          GROUP BY installment_id HAVING SUM(amount) > 0) p"""
 
 
-def loan_balances(loan: Loan, *, today: date, thresholds: Thresholds | None = None) -> dict:
+_BALANCES_SQL = _balances_select(0) + "\n    ORDER BY 1, 2, 3, 4\n"
+
+
+def loan_balances(loan: Loan, *, today: date, thresholds: Thresholds | None = None, rows: list | None = None) -> dict:
     """The API.md balance shape of one loan as of today. `thresholds`: the classification
-    thresholds in force today when the caller has them (loan_for_balances), else read here.
+    thresholds in force today when the caller has them (member_loan_balances_load), else read here;
+    `rows`: its rows when that read brought them.
 
     One statement that reads only what the figures need: the installments not settled (the
     settlement projection: a settled installment owes no principal, interest or savings), the
@@ -413,9 +440,10 @@ def loan_balances(loan: Loan, *, today: date, thresholds: Thresholds | None = No
     installment. tests/servicing/test_posting_fast_paths.py compares it with loan_state."""
     if thresholds is None:
         thresholds = Thresholds.of(fund_settings_as_of(fund=loan.fund, on=today))
-    with connection.cursor() as cursor:
-        cursor.execute(_BALANCES_SQL, {"loan": loan.pk})
-        rows = cursor.fetchall()
+    if rows is None:  # else read already (member_loan_balances_load)
+        with connection.cursor() as cursor:
+            cursor.execute(_BALANCES_SQL, {"loan": loan.pk, "today": today})
+            rows = cursor.fetchall()
     accounts: dict[str, Decimal] = {}
     interest_due = principal_due = savings_due = penalty_due = ZERO
     late, nxt = None, None

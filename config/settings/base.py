@@ -73,6 +73,9 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # transaction (BATCH_PARALLEL_WORKERS, repayments.cob.tune_session_for_batch).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = env.str(
         "DB_SESSION_OPTIONS", default="-c jit=off -c max_parallel_workers_per_gather=0")
+    # The statements every request runs go through loanfund.rows.prepared_cursor: prepared (planned
+    # once per connection) from this many runs. Django's own cursors never prepare.
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int("DB_PREPARE_THRESHOLD", default=2)
 else:
     # The covering indexes' extra columns (PostgreSQL) are left out on the demo's SQLite.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
@@ -101,7 +104,7 @@ CURRENCY_DECIMAL_PLACES = 0
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "loanfund.api.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

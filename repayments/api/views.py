@@ -186,7 +186,13 @@ class MeLoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, FundScoped
     queryset = Loan.objects.select_related("fund").order_by("-disbursed_on", "-id")
 
     def check_permissions(self, request):
-        selectors.member_user_load(request.user)  # the member and fund in one read (the role check needs them)
+        # The member and fund in one read (the role check needs them). The members' most frequent
+        # request, a loan's balances, reads its loan and balances in the same statement.
+        self.balances_read = None
+        if self.action == "retrieve":
+            self.balances_read = selectors.member_loan_balances_load(request.user, loan_id=_int_pk(self.kwargs.get("pk")), today=today())
+        if self.balances_read is None:
+            selectors.member_user_load(request.user)
         super().check_permissions(request)
 
     def get_queryset(self):
@@ -194,13 +200,10 @@ class MeLoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, FundScoped
 
     @extend_schema(responses=s.LoanBalanceSerializer)
     def retrieve(self, request, pk=None):
-        # The members' most frequent request: one read for the loan (scoped to the fund and to the
-        # member's own loans, as get_queryset) and the thresholds, one for its balances.
-        found = selectors.loan_for_balances(fund=self.fund, loan_id=_int_pk(pk), today=today(), member_user=request.user)
-        if found is None:
+        loan, thresholds, rows = self.balances_read or (None, None, None)
+        if loan is None:  # not the member's loan, or not in their fund (as get_queryset)
             raise Http404
-        loan, thresholds = found
-        return Response(s.LoanBalanceSerializer(selectors.loan_balances(loan, today=today(), thresholds=thresholds)).data)
+        return Response(s.loan_balance_data(selectors.loan_balances(loan, today=today(), thresholds=thresholds, rows=rows)))
 
     @extend_schema(responses=s.InstallmentSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)

@@ -19,7 +19,7 @@ from loanfund import chart
 from loanfund.errors import DomainError, InvalidState
 from repayments import cob, sql
 from repayments.models import LoanLedgerLine, Repayment
-from repayments.selectors import loan_balances, loan_state, payoff_quote
+from repayments.selectors import loan_balances, loan_state, member_loan_balances_load, payoff_quote
 from repayments.services import repayment, repayment_post, repayment_reverse
 
 from .helpers import assert_sound, days
@@ -73,10 +73,25 @@ def balances_from_state(loan, today):
 
 
 def assert_balances_match(loan, today):
+    """loan_balances, on its own and through the member endpoint's one read, equals the figures
+    computed from the full loan state."""
+    expected = balances_from_state(loan, today)
     fast = loan_balances(loan, today=today)
     fast["principal_due"] = fast["total_due_now"] - fast["interest_due"] - fast["penalty_due"] - fast["savings_due"]
-    expected = balances_from_state(loan, today)
     assert {k: fast[k] for k in expected} == expected, today
+    user = loan.member.user or member_login(loan.member)
+    read_loan, thresholds, rows = member_loan_balances_load(user, loan_id=loan.pk, today=today)
+    assert read_loan.pk == loan.pk and user.member_profile.pk == loan.member_id
+    assert loan_balances(read_loan, today=today, thresholds=thresholds, rows=rows) == loan_balances(read_loan, today=today), today
+
+
+def member_login(member):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(username=f"m{member.pk}", password="x-123456789")
+    type(member).objects.filter(pk=member.pk).update(user=user)
+    member.user = user
+    return get_user_model().objects.get(pk=user.pk)
 
 
 payments = st.lists(st.tuples(st.integers(0, 120), st.integers(1, 900_000)), min_size=1, max_size=6)
@@ -191,7 +206,7 @@ def test_a_duplicate_reference_is_refused_without_a_trace(staff, fund, make_loan
     assert_sound(fund)
 
 
-def test_the_member_balance_endpoint_is_four_queries_and_agrees_with_the_staff_one(staff, api, fund, make_loan, member_user,
+def test_the_member_balance_endpoint_is_two_queries_and_agrees_with_the_staff_one(staff, api, fund, make_loan, member_user,
                                                                                    django_assert_max_num_queries):
     from rest_framework.test import APIClient
     from rest_framework_simplejwt.tokens import RefreshToken
@@ -204,8 +219,8 @@ def test_the_member_balance_endpoint_is_four_queries_and_agrees_with_the_staff_o
     for loan in (short, long):
         client = APIClient()  # a bearer token: the user is loaded on every request, as in production
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(member_user(loan.member)).access_token}")
-        # user, member + fund + roles, loan + thresholds, balances
-        with django_assert_max_num_queries(4):
+        # the user, then member + fund + roles + loan + thresholds + balances in one statement
+        with django_assert_max_num_queries(2):
             mine = client.get(f"/api/v1/me/loans/{loan.pk}/")
         assert mine.status_code == 200
         assert mine.json() == api(staff.officer).get(f"/api/v1/loans/{loan.pk}/").json()
@@ -237,3 +252,28 @@ def test_an_installment_paid_reversed_and_paid_again_the_same_day_keeps_its_firs
     second.refresh_from_db()
     assert (first.settled_on, second.settled_on) == (date(2025, 1, 13), date(2025, 1, 20))
     assert_sound(fund)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_balance_read_and_the_jwt_user_are_prepared_once_per_connection_and_a_deactivated_user_loses_access(fund, make_loan,
+                                                                                                              member_user):
+    from django.db import connections
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    loan = make_loan()
+    user = member_user(loan.member)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    first = [client.get(f"/api/v1/me/loans/{loan.pk}/") for _ in range(4)]
+    assert {r.status_code for r in first} == {200} and len({r.content for r in first}) == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("auth_user\" u WHERE" in text for text in prepared), prepared
+    assert any("borrowers_member m" in text and "repayments_installment" in text for text in prepared), prepared
+    # The same token after the user is deactivated (the prepared user read sees it at once).
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    refused = client.get(f"/api/v1/me/loans/{loan.pk}/")
+    assert refused.status_code == 401, refused.content
+    connections.close_all()

@@ -1,0 +1,54 @@
+"""JWT authentication with the user read by one raw statement.
+
+simplejwt reads the user with an ORM query on every request; compiling it cost more than running
+it (about 0.3 ms of the 0.5 ms authentication took on the balance endpoint). The checks are
+simplejwt's own, unchanged: an unknown or inactive user, or a revoked token, is refused on the
+request it arrives with (nothing about the user is taken from the token but its id).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.utils.translation import gettext_lazy as _
+from rest_framework_simplejwt import authentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.settings import api_settings
+
+from loanfund.rows import RowLoader, prepared_cursor
+
+
+def user_by_id(user_id):
+    User = get_user_model()
+    users = RowLoader.of(User, "u")
+    column = connection.ops.quote_name(User._meta.get_field(api_settings.USER_ID_FIELD).column)
+    with prepared_cursor() as cursor:
+        cursor.execute(f"SELECT {users.columns} FROM {connection.ops.quote_name(User._meta.db_table)} u WHERE u.{column} = %s", [user_id])
+        row = cursor.fetchone()
+    return None if row is None else users.build(row)
+
+
+class JWTAuthentication(authentication.JWTAuthentication):
+    def get_user(self, validated_token):
+        try:
+            user_id = validated_token[api_settings.USER_ID_CLAIM]
+        except KeyError as e:
+            raise InvalidToken(_("Token contained no recognizable user identification")) from e
+        user = user_by_id(user_id)
+        if user is None:
+            raise AuthenticationFailed(_("User not found"), code="user_not_found")
+        if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
+            raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
+        if api_settings.CHECK_REVOKE_TOKEN and validated_token.get(api_settings.REVOKE_TOKEN_CLAIM) != authentication.get_md5_hash_password(
+                user.password):
+            raise AuthenticationFailed(_("The user's password has been changed."), code="password_changed")
+        return user
+
+
+try:  # the OpenAPI schema describes it as simplejwt's bearer scheme
+    from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+
+    class JWTScheme(SimpleJWTScheme):
+        target_class = "loanfund.api.authentication.JWTAuthentication"
+except ImportError:  # pragma: no cover - drf-spectacular is a dependency
+    pass
