@@ -41,5 +41,12 @@ def fund_of(user) -> Fund | None:
     return fund
 
 
+def user_scope_set(user, *, fund: Fund | None, roles) -> None:
+    """Record the user's fund and roles when a read has already fetched them with something else
+    (e.g. a member's request: repayments.selectors), so that fund_of and user_roles need no query."""
+    user._loanfund_fund = fund
+    user._loanfund_roles = frozenset(roles)
+
+
 def is_staff_of_fund(user) -> bool:
     return bool(user_roles(user) & set(roles.STAFF_ROLES)) and hasattr(user, "staff_profile")

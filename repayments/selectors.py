@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Max, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
-from loanfund import chart
+from loanfund import chart, tenancy
 from loanfund.exposure import MemberExposure
 from loanfund.rows import RowLoader, converted, prepared_cursor  # noqa: F401 - RowLoader, converted: re-exported
 from loanfund.selectors.fund import fund_settings_as_of
@@ -317,82 +317,86 @@ def _member_cache(user, member, fund, role_names) -> None:
     user_field.set_cached_value(member, user)
     user_field.remote_field.set_cached_value(user, member)
     StaffProfile._meta.get_field("user").remote_field.set_cached_value(user, None)
-    user._loanfund_roles = frozenset(name for name in role_names if name is not None)  # tenancy.user_roles' cache
+    tenancy.user_scope_set(user, fund=fund, roles=(name for name in role_names if name is not None))
 
 
-def member_loan_balances_load(user, *, loan_id: int, today: date) -> tuple[Loan | None, Thresholds | None, list] | None:
-    """The balance endpoint's one read: member_user_load's member, fund and roles, and the member's
-    loan `loan_id` (in their fund) with the thresholds in force `today` and loan_balances' rows.
+def member_loan_balances(user, *, loan_id: int, today: date) -> tuple[bool, dict | None]:
+    """GET /me/loans/{id}/ in one statement after the token's user: whether `user` is a member
+    (a member record, no staff profile), and loan_balances' shape of their loan `loan_id` (None
+    when it is not theirs or not in their fund: 404). For a member, their fund and roles are
+    recorded for tenancy (the role check that follows reads them); a staff user, or one without a
+    member record, gets (False, None) and nothing recorded: the caller takes the general path.
 
-    One statement: a head row (member, fund, roles, and the loan and thresholds when the loan is
-    the member's), then loan_balances' rows. None for a staff user or one without a member record
-    (member_user_load leaves those alone too); (None, None, []) when the loan is not the member's:
-    its balance rows are then dropped unread."""
-    from borrowers.models import Member
-    from loanfund.models import Fund
+    Only the figures are read, no model instance is built (the loan's, member's and fund's rows
+    cost more to turn into instances than to read); tenant isolation is in the SQL (the loan is
+    joined to this user's member record and its fund)."""
+    from loanfund.models import Fund, StaffProfile
 
-    if not getattr(user, "is_authenticated", False):
-        return None
-    # The audit timestamps are not read here (their loader is the costliest of the row).
-    members = RowLoader.of(Member, "m", defer=("created_at", "updated_at"))
-    funds, loans = RowLoader.of(Fund, "f", defer=("created_at",)), RowLoader.of(Loan, "l", defer=("created_at",))
     with prepared_cursor() as cursor:
-        cursor.execute(_member_loan_statement(members, funds, loans), {"user": user.pk, "loan": loan_id, "today": today})
+        cursor.execute(_member_balances_statement(), {"user": user.pk, "loan": loan_id, "today": today})
         rows = cursor.fetchall()
-    if not rows or rows[0][0] != -1:
-        return None
-    head = rows[0]
-    at = 1
-    member = members.build(head, at)
-    at += len(members.fields)
-    fund = funds.build(head, at)
-    at += len(funds.fields)
-    _member_cache(user, member, fund, (head[at] or "").split(","))
-    at += 1
-    if head[at] is None:  # no such loan of this member
-        return None, None, []
-    loan = loans.build(head, at)
-    Loan._meta.get_field("fund").set_cached_value(loan, fund)
-    at += len(loans.fields)
-    thresholds = Thresholds(*(int(v) for v in head[at:at + 4]))
-    at += 4
-    return loan, thresholds, [(row[0], *row[at:]) for row in rows[1:]]
+    if not rows or rows[0][0] != 0:
+        return False, None
+    fund = Fund.from_db(connection.alias, ["id"], [rows[0][2]])  # the fund's other fields load if read
+    tenancy.user_scope_set(user, fund=fund, roles=(row[14] for row in rows if row[0] == 0 and row[14] is not None))
+    StaffProfile._meta.get_field("user").remote_field.set_cached_value(user, None)
+    loan = next((row for row in rows if row[0] == 1), None)
+    if loan is None:
+        return True, None
+    _, pk, member, restructure_count, *limits, disbursed_on, closed_on, written_off_on, principal, apr, eir, number, status = loan[:16]
+    if connection.vendor != "postgresql":  # SQLite (the demo): ISO dates, decimals as numbers
+        disbursed_on, closed_on, written_off_on = _as_date(disbursed_on), _as_date(closed_on), _as_date(written_off_on)
+        principal, apr, eir = (converted(Loan._meta.get_field(name), value)
+                               for name, value in (("principal_disbursed", principal), ("apr", apr), ("eir", eir)))
+    return True, _balance_figures(rows, tag=2, at=16, today=today, thresholds=Thresholds(*(int(v) for v in limits)), id=pk, number=number,
+                                  status=status, principal_disbursed=Decimal(principal), apr=apr, eir=eir, disbursed_on=disbursed_on,
+                                  closed_on=closed_on, written_off_on=written_off_on, member=member, restructure_count=restructure_count)
 
 
-_member_loan_statements: dict = {}
+_member_balances_statements: dict = {}
 
 
-def _member_loan_statement(members, funds, loans) -> str:
-    if connection.vendor in _member_loan_statements:
-        return _member_loan_statements[connection.vendor]
+def _member_balances_statement() -> str:
+    """The rows, tagged: 0 the member record (member id, fund id) once per role of the user (the
+    role's name in the loan number's column); 1 the loan if it is the member's (id, member, restructure count, the four
+    classification thresholds in force today, the three dates, principal disbursed, apr, eir,
+    number, status); then _balances_select's rows (tags 2-4), read only when the loan is theirs."""
+    if connection.vendor in _member_balances_statements:
+        return _member_balances_statements[connection.vendor]
     from django.contrib.auth.models import Group
 
     from borrowers.models import Member
-    from loanfund.models import Fund, FundSettings, StaffProfile
+    from loanfund.models import FundSettings, StaffProfile
 
     memberships = Member._meta.get_field("user").remote_field.model._meta.get_field("groups").remote_field.through._meta.db_table
-    names = "string_agg(g.name, ',')" if connection.vendor == "postgresql" else "group_concat(g.name, ',')"
-    pick = f"(SELECT s.id FROM {FundSettings._meta.db_table} s WHERE s.fund_id = m.fund_id {{}} ORDER BY s.effective_from {{}} LIMIT 1)"
+    pick = f"(SELECT s.id FROM {FundSettings._meta.db_table} s WHERE s.fund_id = l.fund_id {{}} ORDER BY s.effective_from {{}} LIMIT 1)"
+    # PostgreSQL types a UNION's columns by its first branches: the balance columns are typed here.
     balance_types = [Installment._meta.get_field(name).db_type(connection)
                      for name in ("due_on", "schedule_version", "number", "principal", "interest", "savings")]
     balance_types.append(LoanLedgerLine._meta.get_field("account").db_type(connection))
-    # The head row is the first: it types every column (balance rows leave the head's empty).
-    head_width = len(members.fields) + len(funds.fields) + 1 + len(loans.fields) + 4
+    typed_nulls = ", ".join(f"CAST(NULL AS {t})" for t in balance_types)
     statement = f"""
-        SELECT -1, {members.columns}, {funds.columns},
-               (SELECT {names} FROM {memberships} ug JOIN {Group._meta.db_table} g ON g.id = ug.group_id WHERE ug.user_id = %(user)s),
-               {loans.columns}, t.group2_from_days, t.group3_from_days, t.group4_from_days, t.group5_from_days,
-               {", ".join(f"CAST(NULL AS {t})" for t in balance_types)}
-        FROM {Member._meta.db_table} m
-        JOIN {Fund._meta.db_table} f ON f.id = m.fund_id
-        LEFT JOIN repayments_loan l ON l.id = %(loan)s AND l.member_id = m.id AND l.fund_id = m.fund_id
-        LEFT JOIN {FundSettings._meta.db_table} t ON l.id IS NOT NULL
-             AND t.id = COALESCE({pick.format("AND s.effective_from <= %(today)s", "DESC")}, {pick.format("", "ASC")})
+    WITH me AS (
+        SELECT m.id, m.fund_id FROM {Member._meta.db_table} m
         WHERE m.user_id = %(user)s AND NOT EXISTS (SELECT 1 FROM {StaffProfile._meta.db_table} p WHERE p.user_id = %(user)s)
-        UNION ALL
-        {_balances_select(0, ", ".join(["NULL"] * head_width))}
-        ORDER BY 1, {2 + head_width}, {3 + head_width}, {4 + head_width}"""
-    _member_loan_statements[connection.vendor] = statement
+    ), l AS (
+        SELECT l.id, l.member_id, l.fund_id, l.restructure_count, l.disbursed_on, l.closed_on, l.written_off_on, l.principal_disbursed,
+               l.apr, l.eir, l.number, l.status
+        FROM repayments_loan l JOIN me ON me.id = l.member_id AND me.fund_id = l.fund_id
+        WHERE l.id = %(loan)s
+    )
+    SELECT 0, me.id, me.fund_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, g.name, NULL, {typed_nulls}
+    FROM me LEFT JOIN {memberships} ug ON ug.user_id = %(user)s LEFT JOIN {Group._meta.db_table} g ON g.id = ug.group_id
+    UNION ALL
+    SELECT 1, l.id, l.member_id, l.restructure_count, t.group2_from_days, t.group3_from_days, t.group4_from_days, t.group5_from_days,
+           l.disbursed_on, l.closed_on, l.written_off_on, l.principal_disbursed, l.apr, l.eir, l.number, l.status,
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    FROM l LEFT JOIN {FundSettings._meta.db_table} t
+         ON t.id = COALESCE({pick.format("AND s.effective_from <= %(today)s", "DESC")}, {pick.format("", "ASC")})
+    UNION ALL
+    {_balances_select(2, ", ".join(["NULL"] * 15), gate="EXISTS (SELECT 1 FROM l)")}
+    ORDER BY 1, 17, 18, 19"""
+    _member_balances_statements[connection.vendor] = statement
     return statement
 
 
@@ -429,10 +433,9 @@ def _balances_select(tag: int, columns: str = "", gate: str = "") -> str:
 _BALANCES_SQL = _balances_select(0) + "\n    ORDER BY 1, 2, 3, 4\n"
 
 
-def loan_balances(loan: Loan, *, today: date, thresholds: Thresholds | None = None, rows: list | None = None) -> dict:
+def loan_balances(loan: Loan, *, today: date, thresholds: Thresholds | None = None) -> dict:
     """The API.md balance shape of one loan as of today. `thresholds`: the classification
-    thresholds in force today when the caller has them (member_loan_balances_load), else read here;
-    `rows`: its rows when that read brought them.
+    thresholds in force today when the caller has them, else read here.
 
     One statement that reads only what the figures need: the installments not settled (the
     settlement projection: a settled installment owes no principal, interest or savings), the
@@ -440,39 +443,48 @@ def loan_balances(loan: Loan, *, today: date, thresholds: Thresholds | None = No
     installment. tests/servicing/test_posting_fast_paths.py compares it with loan_state."""
     if thresholds is None:
         thresholds = Thresholds.of(fund_settings_as_of(fund=loan.fund, on=today))
-    if rows is None:  # else read already (member_loan_balances_load)
-        with connection.cursor() as cursor:
-            cursor.execute(_BALANCES_SQL, {"loan": loan.pk, "today": today})
-            rows = cursor.fetchall()
+    with connection.cursor() as cursor:
+        cursor.execute(_BALANCES_SQL, {"loan": loan.pk, "today": today})
+        rows = cursor.fetchall()
+    return _balance_figures(rows, tag=0, at=1, today=today, thresholds=thresholds, id=loan.pk, number=loan.number, status=loan.status,
+                            principal_disbursed=loan.principal_disbursed.amount, apr=loan.apr, eir=loan.eir,
+                            disbursed_on=loan.disbursed_on, closed_on=loan.closed_on, written_off_on=loan.written_off_on,
+                            member=loan.member_id, restructure_count=loan.restructure_count)
+
+
+def _balance_figures(rows, *, tag: int, at: int, today: date, thresholds: Thresholds, status: str, restructure_count: int, **loan) -> dict:
+    """loan_balances' shape from _balances_select(tag)'s rows (their own columns from `at`; rows
+    of other tags are skipped) and the loan's fields."""
+    is_open = status in Loan.OPEN_STATUSES
     accounts: dict[str, Decimal] = {}
     interest_due = principal_due = savings_due = penalty_due = ZERO
     late, nxt = None, None
-    for tag, due_on, _, _, first, interest, savings, account in rows:
-        if tag == 1:
-            accounts[account] = Decimal(first)
-            continue
-        if tag == 2:
-            penalty_due = Decimal(first or 0)
-            continue
-        due_on, principal, interest, savings = _as_date(due_on), Decimal(first), Decimal(interest), Decimal(savings)
-        if due_on <= today:
-            interest_due += max(interest, ZERO)
-            principal_due += max(principal, ZERO)
-            savings_due += max(savings, ZERO)
-            if late is None and (principal > 0 or interest > 0):
-                late = due_on
-        elif nxt is None and (principal > 0 or interest > 0 or savings > 0):
-            nxt = {"due_on": due_on, "amount": principal + interest + savings}
-    dpd = (today - late).days if late is not None and loan.is_open else 0
-    if not loan.is_open:
+    for row in rows:
+        kind = row[0] - tag
+        if kind == 1:
+            accounts[row[at + 6]] = Decimal(row[at + 3])
+        elif kind == 2:
+            penalty_due = Decimal(row[at + 3] or 0)
+        elif kind == 0:
+            due_on, principal, interest, savings = _as_date(row[at]), Decimal(row[at + 3]), Decimal(row[at + 4]), Decimal(row[at + 5])
+            if due_on <= today:
+                interest_due += max(interest, ZERO)
+                principal_due += max(principal, ZERO)
+                savings_due += max(savings, ZERO)
+                if late is None and (principal > 0 or interest > 0):
+                    late = due_on
+            elif nxt is None and (principal > 0 or interest > 0 or savings > 0):
+                nxt = {"due_on": due_on, "amount": principal + interest + savings}
+    dpd = (today - late).days if late is not None and is_open else 0
+    if not is_open:
         interest_due = penalty_due = principal_due = savings_due = ZERO
         nxt = None
     principal_outstanding = accounts.get(chart.LOANS_CURRENT, ZERO) + accounts.get(chart.LOANS_OVERDUE, ZERO)
     return {
-        "id": loan.pk,
-        "number": loan.number,
-        "status": loan.status,
-        "principal_disbursed": loan.principal_disbursed.amount,
+        "id": loan["id"],
+        "number": loan["number"],
+        "status": status,
+        "principal_disbursed": loan["principal_disbursed"],
         "principal_outstanding": principal_outstanding,
         "interest_due": interest_due,
         "penalty_due": penalty_due,
@@ -481,16 +493,16 @@ def loan_balances(loan: Loan, *, today: date, thresholds: Thresholds | None = No
         "total_due_now": principal_due + interest_due + penalty_due + savings_due,
         "next_installment": nxt,
         "days_past_due": dpd,
-        "classification_group": classification_group(dpd, loan.restructure_count, thresholds),
-        "restructure_count": loan.restructure_count,
+        "classification_group": classification_group(dpd, restructure_count, thresholds),
+        "restructure_count": restructure_count,
         "compulsory_savings_balance": -accounts.get(chart.COMPULSORY_SAVINGS, ZERO),
         "currency": "VND",
-        "apr": loan.apr,
-        "eir": loan.eir,
-        "disbursed_on": loan.disbursed_on,
-        "closed_on": loan.closed_on,
-        "written_off_on": loan.written_off_on,
-        "member": loan.member_id,
+        "apr": loan["apr"],
+        "eir": loan["eir"],
+        "disbursed_on": loan["disbursed_on"],
+        "closed_on": loan["closed_on"],
+        "written_off_on": loan["written_off_on"],
+        "member": loan["member"],
     }
 
 

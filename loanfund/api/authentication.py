@@ -9,6 +9,7 @@ request it arrives with (nothing about the user is taken from the token but its 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt import authentication
@@ -17,13 +18,25 @@ from rest_framework_simplejwt.settings import api_settings
 
 from loanfund.rows import RowLoader, prepared_cursor
 
+_statements: dict = {}
+
 
 def user_by_id(user_id):
+    """The user whose USER_ID_FIELD is `user_id` (None if there is none, or if it is not a valid
+    value of that field: the statement is typed)."""
     User = get_user_model()
     users = RowLoader.of(User, "u")
-    column = connection.ops.quote_name(User._meta.get_field(api_settings.USER_ID_FIELD).column)
+    key = User._meta.get_field(api_settings.USER_ID_FIELD)
+    try:
+        user_id = key.to_python(user_id)
+    except ValidationError:
+        return None
+    statement = _statements.get((User, connection.vendor))
+    if statement is None:
+        statement = _statements[User, connection.vendor] = (
+            f"SELECT {users.columns} FROM {connection.ops.quote_name(User._meta.db_table)} u WHERE u.{connection.ops.quote_name(key.column)} = %s")
     with prepared_cursor() as cursor:
-        cursor.execute(f"SELECT {users.columns} FROM {connection.ops.quote_name(User._meta.db_table)} u WHERE u.{column} = %s", [user_id])
+        cursor.execute(statement, [user_id])
         row = cursor.fetchone()
     return None if row is None else users.build(row)
 

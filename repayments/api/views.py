@@ -163,11 +163,11 @@ def _date_param(request, name: str) -> date | None:
         raise DomainError("invalid", f"{name} must be a date YYYY-MM-DD.", attr=name, status=400)
 
 
-def _int_pk(pk) -> int:
+def _int_or_none(pk) -> int | None:
     try:
         return int(pk)
     except (TypeError, ValueError):
-        raise Http404 from None
+        return None
 
 
 class MeView(FundScopedAPIView):
@@ -186,13 +186,17 @@ class MeLoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, FundScoped
     queryset = Loan.objects.select_related("fund").order_by("-disbursed_on", "-id")
 
     def check_permissions(self, request):
-        # The member and fund in one read (the role check needs them). The members' most frequent
-        # request, a loan's balances, reads its loan and balances in the same statement.
-        self.balances_read = None
-        if self.action == "retrieve":
-            self.balances_read = selectors.member_loan_balances_load(request.user, loan_id=_int_pk(self.kwargs.get("pk")), today=today())
-        if self.balances_read is None:
-            selectors.member_user_load(request.user)
+        # The member's fund and roles (the role check needs them) come with the first read.
+        # GET /me/loans/{id}/, the members' most frequent request: that read is the whole answer
+        # (member, roles, the loan if it is theirs, its balances); kept until the role check passed.
+        self._member_balances = None
+        user, loan_id = request.user, _int_or_none(self.kwargs.get("pk"))
+        if self.action == "retrieve" and loan_id is not None and user.is_authenticated:
+            is_member, balances = selectors.member_loan_balances(user, loan_id=loan_id, today=today())
+            if is_member:
+                self._member_balances = (balances,)
+        else:
+            selectors.member_user_load(user)
         super().check_permissions(request)
 
     def get_queryset(self):
@@ -200,10 +204,14 @@ class MeLoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, FundScoped
 
     @extend_schema(responses=s.LoanBalanceSerializer)
     def retrieve(self, request, pk=None):
-        loan, thresholds, rows = self.balances_read or (None, None, None)
-        if loan is None:  # not the member's loan, or not in their fund (as get_queryset)
-            raise Http404
-        return Response(s.loan_balance_data(selectors.loan_balances(loan, today=today(), thresholds=thresholds, rows=rows)))
+        if self._member_balances is not None:
+            balances, = self._member_balances
+            if balances is None:
+                raise Http404
+            return Response(s.loan_balance_data(balances))
+        # Not a plain member (e.g. staff who also hold the member role and a member record): the
+        # general reads (get_queryset: the fund's loans of this user).
+        return Response(s.loan_balance_data(selectors.loan_balances(self.get_object(), today=today())))
 
     @extend_schema(responses=s.InstallmentSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)
