@@ -74,7 +74,8 @@ def _post_work(cursor, *, fund: Fund, as_of: date, kind: str, ledger_kind: str, 
         f"""INSERT INTO repayments_loanledgerline (fund_id, loan_id, installment_id, account, kind, entry_date, amount, amount_currency,
                                                     journal_entry_id)
             SELECT {int(fund.pk)}, loan_id, installment_id, account, %s, {sql.lit(as_of)}, amount, 'VND', {int(entry.pk)}
-            FROM {WORK} WHERE amount <> 0""",
+            FROM {WORK} WHERE amount <> 0
+            ORDER BY loan_id, installment_id""",  # in the order of the subledger's indexes: each leaf page once
         [ledger_kind],
     )
     return {"entries": 1, "loan_lines": cursor.rowcount, "total": {a: str(t) for a, t, _ in totals}}

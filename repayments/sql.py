@@ -123,7 +123,8 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | Iterable
     r_i = format(Decimal(interest_rate), "f")
     # Close of business: loans in arrears (aging ran first) and loans paid that day (a final target).
     candidates = "" if loan_id is not None else f"""
-              AND l.id IN (SELECT c.id FROM repayments_loan c WHERE c.fund_id = {int(fund_id)} AND c.days_past_due > 0
+              AND l.id IN (SELECT c.id FROM repayments_loan c WHERE c.fund_id = {int(fund_id)}
+                                  AND c.status IN ('in_arrears', 'restructured') AND c.days_past_due > 0
                            UNION SELECT t.loan_id FROM repayments_allocation t WHERE t.fund_id = {int(fund_id)} AND t.effective_on = {d})"""
     weighted = f"a.amount * {days(d, greatest('a.effective_on', 'i.due_on'))}"
     # Per installment: principal and interest settled, weighted by the days each settlement saved,
