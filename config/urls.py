@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from loanfund.api.views import HealthView
+from repayments.api.urls import member_urlpatterns
 from repayments.api.views import CloseOfBusinessView
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Before the core's jobs/{id}/ route, whose id pattern would otherwise swallow this path.
     path("api/v1/jobs/close-of-business/", CloseOfBusinessView.as_view(), name="close-of-business"),
+    path("api/v1/", include(member_urlpatterns)),  # the members' requests, the most frequent, resolved first
     path("api/v1/", include("loanfund.api.urls")),
     path("api/v1/", include("borrowers.api.urls")),
     path("api/v1/", include("repayments.api.urls")),

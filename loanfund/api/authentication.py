@@ -25,7 +25,7 @@ def user_by_id(user_id):
     """The user whose USER_ID_FIELD is `user_id` (None if there is none, or if it is not a valid
     value of that field: the statement is typed)."""
     User = get_user_model()
-    users = RowLoader.of(User, "u")
+    users = RowLoader.of(User, "u", defer=("last_login", "date_joined"))  # not read by the API; they load if read
     key = User._meta.get_field(api_settings.USER_ID_FIELD)
     try:
         user_id = key.to_python(user_id)
