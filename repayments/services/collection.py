@@ -143,7 +143,9 @@ def collection_sheet_post(*, fund: Fund, lines: Sequence[RepaymentLine], posted_
     except IntegrityError:  # a reference posted meanwhile by another officer (the unique constraint)
         raise DomainError("duplicate_reference", "A reference of the sheet was posted meanwhile: nothing was posted.", attr="reference",
                           status=409) from None
-    ordered = [plans[index] for index in shared]
+    # In loan order: the rows then reach the subledger's and allocations' indexes (by loan and
+    # installment) in key order, one leaf page after the next.
+    ordered = sorted((plans[index] for index in shared), key=lambda plan: plan.loan.pk)
     entries = loan_entries_post([(plan.entry, plan.post_arguments(posted_by)) for plan in ordered])
     plans_allocate(list(zip(ordered, entries, strict=True)))
     for plan in ordered:
