@@ -164,10 +164,12 @@ def _date_param(request, name: str) -> date | None:
 
 
 def _int_or_none(pk) -> int | None:
+    """An id that fits the id columns (bigint), else None."""
     try:
-        return int(pk)
+        value = int(pk)
     except (TypeError, ValueError):
         return None
+    return value if -2**63 <= value < 2**63 else None
 
 
 class MeView(FundScopedAPIView):

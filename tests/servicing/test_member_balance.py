@@ -41,6 +41,7 @@ def test_a_member_reads_their_loan_in_two_queries_and_nothing_else(staff, api, f
         assert_error(client.get(f"/api/v1/me/loans/{theirs.pk}/"), 404, "not_found")
     assert_error(client.get("/api/v1/me/loans/999999999/"), 404, "not_found")
     assert_error(client.get("/api/v1/me/loans/abc/"), 404, "not_found")
+    assert_error(client.get(f"/api/v1/me/loans/{2**70}/"), 404, "not_found")
 
 
 def test_another_funds_loan_is_not_found(fund, other_fund, make_loan, member_user):
