@@ -209,18 +209,17 @@ def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> None:
         return _apply_recovery(loan, repayment, Decimal(repayment.amount.amount), on=on, created_by=created_by)
     # The catch-up accruals and the repayment are one journal entry (fewer round trips); undoing the
     # repayment undoes them too, and the next catch-up (replay, reversal, close of business) redoes them.
+    if not loan.is_open:
+        raise InvalidState(f"The loan is {loan.status}: it takes no repayment.")
     entry = LoanEntry(loan)
-    state = loan_state(loan, after=repayment.paid_on, as_of=repayment.paid_on) if loan.is_open else None
-    catch_up = catch_up_lines(loan, state, entry, as_of=repayment.paid_on) if loan.is_open else []
-    plan = repayment_plan(loan, repayment, state, entry, catch_up, on=on)
+    state = loan_state(loan, after=repayment.paid_on, as_of=repayment.paid_on)
+    plan = repayment_plan(loan, repayment, state, entry, catch_up_lines(loan, state, entry, as_of=repayment.paid_on), on=on)
     plan_finish(plan, plan.entry.post(**plan.post_arguments(created_by)), created_by=created_by)
 
 
 def repayment_plan(loan: Loan, repayment: Repayment, state: LoanState, entry: LoanEntry, catch_up: list[tuple], *, on: date) -> RepaymentPlan:
     """Allocate `repayment` on the loan's `state` after the `catch_up` accruals (already lines of
-    `entry`): the entry's lines and the allocation rows, without writing anything."""
-    if not loan.is_open:
-        raise InvalidState(f"The loan is {loan.status}: it takes no repayment.")
+    `entry`), an open loan: the entry's lines and the allocation rows, without writing anything."""
     amount = Decimal(repayment.amount.amount)
     state.add_accruals(catch_up)
     later_penalty = {inst: -amount for inst, amount in state.penalty_later.items()}
