@@ -25,16 +25,14 @@ from simple_history.utils import bulk_create_with_history
 from loanfund.errors import DomainError
 from loanfund.models import Fund
 
-from .. import sql
 from ..models import Loan, Repayment
 from ..posting import LoanEntry, loan_entries_post
 from ..selectors import loan_states
 from .repayment import (
     CHANNEL_ACCOUNT,
     accrual_entry_lines,
-    interest_catch_up,
+    catch_ups,
     loans_lock_for_posting,
-    overdue_rate_of,
     plan_follow_ups,
     plans_allocate,
     repayment_plan,
@@ -112,26 +110,13 @@ def collection_sheet_post(*, fund: Fund, lines: Sequence[RepaymentLine], posted_
         if not on_day:
             continue
         states = loan_states([loans[i] for i in on_day], after=day, as_of=day)
-        catch_ups, penalty_loans = {}, []
-        for index in on_day:
-            loan = loans[index]
-            catch_ups[index], penalty_due = interest_catch_up(loan, states[loan.pk], as_of=day)
-            if penalty_due:
-                penalty_loans.append(loan)
-        if penalty_loans:  # one statement for the sheet's loans in arrears
-            rate = overdue_rate_of(penalty_loans[0], day)
-            penalties: dict[int, list] = {}
-            for row in sql.fetch(sql.penalty_accrual_select(fund_id=fund.pk, as_of=day, loan_id=[loan.pk for loan in penalty_loans],
-                                                            interest_rate=rate)):
-                penalties.setdefault(row[0], []).append(row)
-            for index in on_day:
-                catch_ups[index] += penalties.get(loans[index].pk, [])
+        accruals = catch_ups([(loans[index], states[loans[index].pk]) for index in on_day], as_of=day)  # one penalty statement
         for index in on_day:
             loan = loans[index]
             entry = LoanEntry(loan)
-            accrual_entry_lines(entry, catch_ups[index])
+            accrual_entry_lines(entry, accruals[loan.pk])
             try:
-                plans[index] = repayment_plan(loan, repayments[index], states[loan.pk], entry, catch_ups[index], on=day)
+                plans[index] = repayment_plan(loan, repayments[index], states[loan.pk], entry, accruals[loan.pk], on=day)
             except DomainError as error:
                 refused.append(_refusal(index, error))
     if refused:

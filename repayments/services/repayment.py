@@ -137,11 +137,23 @@ def catch_up_lines(loan: Loan, state: LoanState, entry: LoanEntry, *, as_of: dat
     due before `as_of` was unpaid at the start of that day, the only rows it can return (its
     HAVING), and never for a loan without penalty. tests/servicing/test_posting_fast_paths.py
     compares both with the SQL."""
-    rows, penalty_due = interest_catch_up(loan, state, as_of=as_of)
-    if penalty_due:
-        rows += sql.fetch(sql.penalty_accrual_select(fund_id=loan.fund_id, as_of=as_of, loan_id=loan.pk,
-                                                     interest_rate=overdue_rate_of(loan, as_of)))
+    rows = catch_ups([(loan, state)], as_of=as_of)[loan.pk]
     accrual_entry_lines(entry, rows)
+    return rows
+
+
+def catch_ups(loan_states: list[tuple[Loan, LoanState]], *, as_of: date) -> dict[int, list[tuple]]:
+    """catch_up_lines' rows for several loans of one fund (a collection sheet), by loan id: the
+    penalty statement runs once, for the loans that can owe penalty."""
+    rows, owing = {}, []
+    for loan, state in loan_states:
+        rows[loan.pk], penalty_due = interest_catch_up(loan, state, as_of=as_of)
+        if penalty_due:
+            owing.append(loan)
+    if owing:
+        for row in sql.fetch(sql.penalty_accrual_select(fund_id=owing[0].fund_id, as_of=as_of, loan_id=[loan.pk for loan in owing],
+                                                        interest_rate=overdue_rate_of(owing[0], as_of))):
+            rows[row[0]].append(row)
     return rows
 
 
@@ -183,7 +195,7 @@ def accrue_loan(loan: Loan, *, as_of: date, on: date, created_by=None, penalty: 
 
 @dataclass
 class RepaymentPlan:
-    """What applying one repayment writes, computed before anything is written (_plan)."""
+    """What applying one repayment writes, computed before anything is written (repayment_plan)."""
 
     loan: Loan
     repayment: Repayment
