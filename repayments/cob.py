@@ -3,16 +3,18 @@
 Stages, each its own transaction that also records the stage reached in CloseOfBusinessRun, so a
 run killed midway resumes at the next stage:
 
-1. aging    - days past due as of the date for the loans with an installment unsettled that day
-              (the settlement projection: the arrears book, not the history) and for the loans the
-              projection shows in arrears (one aggregate into a work table);
+1. aging    - every installment due before the date and not settled before it, with its principal
+              and interest settled as of the date (one allocation probe each), into a work table:
+              the arrears book that days past due and the penalty both read;
+              days past due per loan from it, and for the loans the projection shows in arrears;
               loans that became overdue / current move their principal between 1311 and 1312
               (one journal entry for the fund, per-loan subledger lines); loans' status and
-              days_past_due projection refreshed (one UPDATE ... FROM).
+              days_past_due projection refreshed (one UPDATE ... FROM);
+              penalty on overdue principal on cumulative days, delta to what is accrued (one memo
+              entry, per-installment lines). The penalty is in aging's transaction because it reads
+              the same work table: a repayment committed between two transactions would make it stale.
 2. interest - installments falling due that day: interest accrued as income for current loans,
               to the off-balance memo account for overdue ones (one entry, per-installment lines).
-3. penalty  - penalty on overdue principal on cumulative days, delta to what is accrued (one memo
-              entry, per-installment lines).
 
 Every stage posts a *delta* against what the subledger already holds, so re-running a stage (or
 the whole day) posts nothing new, and running a past date that was never run posts what it lacks.
@@ -39,7 +41,8 @@ from . import sql
 from .models import CloseOfBusinessRun
 
 WORK = "repayments_cob_work"
-STAGES = ("aging", "interest", "penalty")
+STAGES = ("aging", "interest")
+OVERDUE = f"{WORK}_overdue"
 CONTRA = {chart.INTEREST_RECEIVABLE: chart.INTEREST_INCOME, chart.MEMO_OVERDUE_INTEREST: chart.MEMO_CONTRA,
           chart.MEMO_OVERDUE_PENALTY: chart.MEMO_CONTRA}
 
@@ -82,51 +85,63 @@ def _post_work(cursor, *, fund: Fund, as_of: date, kind: str, ledger_kind: str, 
 
 
 def stage_aging(fund: Fund, as_of: date) -> dict:
+    """Aging, then the penalty on the same work table (one transaction); {"aging": ..., "penalty": ...}."""
     if CloseOfBusinessRun.objects.filter(fund=fund, as_of__gt=as_of, stage="done").exists():
         # The status / days-past-due projection and the 1311/1312 split are for the latest closed
         # day; replaying an earlier day must not drag them back (its accruals still run).
-        return {"skipped": "a later day is already closed"}
+        return {"aging": {"skipped": "a later day is already closed"}, "penalty": _penalty(fund, as_of, source=None)}
     with connection.cursor() as cursor:
-        _work_table(cursor)
-        cursor.execute(f"DROP TABLE IF EXISTS {WORK}_dpd")
-        cursor.execute(f"CREATE TEMP TABLE {WORK}_dpd AS {sql.days_past_due_select(fund_id=fund.pk, as_of=as_of)}")
-        # Loans not listed are current that day: those the projection still shows in arrears change.
-        cursor.execute(f"""
-            INSERT INTO {WORK}_dpd (loan_id, dpd)
-            SELECT l.id, 0 FROM repayments_loan l
-             WHERE l.fund_id = {int(fund.pk)} AND l.status IN {sql.OPEN} AND (l.days_past_due > 0 OR l.status = 'in_arrears')
-               AND NOT EXISTS (SELECT 1 FROM {WORK}_dpd d WHERE d.loan_id = l.id)""")
-        # Principal of loans whose overdue state changes moves between 1311 and 1312.
-        cursor.execute(f"""
-            INSERT INTO {WORK} (loan_id, installment_id, account, amount)
-            SELECT b.loan_id, NULL, b.account, -b.balance FROM (
-                SELECT s.loan_id, s.account, SUM(s.amount) AS balance
-                FROM repayments_loanledgerline s
-                JOIN {WORK}_dpd d ON d.loan_id = s.loan_id
-                JOIN repayments_loan l ON l.id = s.loan_id
-                WHERE s.account IN ('{chart.LOANS_CURRENT}', '{chart.LOANS_OVERDUE}')
-                  -- only loans whose overdue state changes (the projection and the split agree)
-                  AND (CASE WHEN d.dpd > 0 THEN 1 ELSE 0 END) <> (CASE WHEN l.days_past_due > 0 THEN 1 ELSE 0 END)
-                  AND ((d.dpd > 0 AND s.account = '{chart.LOANS_CURRENT}') OR (d.dpd = 0 AND s.account = '{chart.LOANS_OVERDUE}'))
-                GROUP BY s.loan_id, s.account
-            ) b WHERE b.balance <> 0""")
-        cursor.execute(f"""
-            INSERT INTO {WORK} (loan_id, installment_id, account, amount)
-            SELECT loan_id, NULL, CASE WHEN account = '{chart.LOANS_CURRENT}' THEN '{chart.LOANS_OVERDUE}' ELSE '{chart.LOANS_CURRENT}' END,
-                   -amount
-            FROM {WORK}""")
-        result = _post_work(cursor, fund=fund, as_of=as_of, kind="cob_aging", ledger_kind="aging")
-        cursor.execute(f"""
-            UPDATE repayments_loan SET days_past_due = d.dpd,
-                   status = CASE WHEN repayments_loan.status = 'restructured' THEN 'restructured'
-                                 WHEN d.dpd > 0 THEN 'in_arrears' ELSE 'active' END
-            FROM {WORK}_dpd d
-            WHERE repayments_loan.id = d.loan_id
-              AND (repayments_loan.days_past_due <> d.dpd
-                   OR (repayments_loan.status = 'active' AND d.dpd > 0) OR (repayments_loan.status = 'in_arrears' AND d.dpd = 0))""")
-        result["loans_updated"] = cursor.rowcount
-        cursor.execute(f"DROP TABLE IF EXISTS {WORK}_dpd")
-        cursor.execute(f"DROP TABLE IF EXISTS {WORK}")
+        cursor.execute(f"DROP TABLE IF EXISTS {OVERDUE}")
+        cursor.execute(f"CREATE TEMP TABLE {OVERDUE} AS {sql.overdue_installments_select(fund_id=fund.pk, as_of=as_of)}")
+        cursor.execute(f"ANALYZE {OVERDUE}")  # its size and loans for the plans that join it
+        aging = _aging(cursor, fund, as_of)
+    penalty = _penalty(fund, as_of, source=OVERDUE)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {OVERDUE}")
+    return {"aging": aging, "penalty": penalty}
+
+
+def _aging(cursor, fund: Fund, as_of: date) -> dict:
+    _work_table(cursor)
+    cursor.execute(f"DROP TABLE IF EXISTS {WORK}_dpd")
+    cursor.execute(f"CREATE TEMP TABLE {WORK}_dpd AS {sql.days_past_due_from(OVERDUE, as_of=as_of)}")
+    # Loans not listed are current that day: those the projection still shows in arrears change.
+    cursor.execute(f"""
+        INSERT INTO {WORK}_dpd (loan_id, dpd)
+        SELECT l.id, 0 FROM repayments_loan l
+         WHERE l.fund_id = {int(fund.pk)} AND l.status IN {sql.OPEN} AND (l.days_past_due > 0 OR l.status = 'in_arrears')
+           AND NOT EXISTS (SELECT 1 FROM {WORK}_dpd d WHERE d.loan_id = l.id)""")
+    # Principal of loans whose overdue state changes moves between 1311 and 1312.
+    cursor.execute(f"""
+        INSERT INTO {WORK} (loan_id, installment_id, account, amount)
+        SELECT b.loan_id, NULL, b.account, -b.balance FROM (
+            SELECT s.loan_id, s.account, SUM(s.amount) AS balance
+            FROM repayments_loanledgerline s
+            JOIN {WORK}_dpd d ON d.loan_id = s.loan_id
+            JOIN repayments_loan l ON l.id = s.loan_id
+            WHERE s.account IN ('{chart.LOANS_CURRENT}', '{chart.LOANS_OVERDUE}')
+              -- only loans whose overdue state changes (the projection and the split agree)
+              AND (CASE WHEN d.dpd > 0 THEN 1 ELSE 0 END) <> (CASE WHEN l.days_past_due > 0 THEN 1 ELSE 0 END)
+              AND ((d.dpd > 0 AND s.account = '{chart.LOANS_CURRENT}') OR (d.dpd = 0 AND s.account = '{chart.LOANS_OVERDUE}'))
+            GROUP BY s.loan_id, s.account
+        ) b WHERE b.balance <> 0""")
+    cursor.execute(f"""
+        INSERT INTO {WORK} (loan_id, installment_id, account, amount)
+        SELECT loan_id, NULL, CASE WHEN account = '{chart.LOANS_CURRENT}' THEN '{chart.LOANS_OVERDUE}' ELSE '{chart.LOANS_CURRENT}' END,
+               -amount
+        FROM {WORK}""")
+    result = _post_work(cursor, fund=fund, as_of=as_of, kind="cob_aging", ledger_kind="aging")
+    cursor.execute(f"""
+        UPDATE repayments_loan SET days_past_due = d.dpd,
+               status = CASE WHEN repayments_loan.status = 'restructured' THEN 'restructured'
+                             WHEN d.dpd > 0 THEN 'in_arrears' ELSE 'active' END
+        FROM {WORK}_dpd d
+        WHERE repayments_loan.id = d.loan_id
+          AND (repayments_loan.days_past_due <> d.dpd
+               OR (repayments_loan.status = 'active' AND d.dpd > 0) OR (repayments_loan.status = 'in_arrears' AND d.dpd = 0))""")
+    result["loans_updated"] = cursor.rowcount
+    cursor.execute(f"DROP TABLE IF EXISTS {WORK}_dpd")
+    cursor.execute(f"DROP TABLE IF EXISTS {WORK}")
     return result
 
 
@@ -136,13 +151,15 @@ def stage_interest(fund: Fund, as_of: date) -> dict:
         cursor.execute(f"INSERT INTO {WORK} (loan_id, installment_id, account, amount) {sql.interest_accrual_select(fund_id=fund.pk, as_of=as_of)}")
         result = _post_work(cursor, fund=fund, as_of=as_of, kind="cob_interest", ledger_kind="interest_accrual", contra=CONTRA)
         cursor.execute(f"DROP TABLE IF EXISTS {WORK}")
-    return result
+    return {"interest": result}
 
 
-def stage_penalty(fund: Fund, as_of: date) -> dict:
+def _penalty(fund: Fund, as_of: date, *, source: str | None) -> dict:
+    rate = sql.overdue_interest_rate(fund, as_of)
     with connection.cursor() as cursor:
         _work_table(cursor)
-        cursor.execute(f"INSERT INTO {WORK} (loan_id, installment_id, account, amount) {sql.penalty_accrual_select(fund_id=fund.pk, as_of=as_of, interest_rate=sql.overdue_interest_rate(fund, as_of))}")
+        cursor.execute(f"INSERT INTO {WORK} (loan_id, installment_id, account, amount) "
+                       f"{sql.penalty_accrual_select(fund_id=fund.pk, as_of=as_of, interest_rate=rate, source=source)}")
         result = _post_work(cursor, fund=fund, as_of=as_of, kind="cob_penalty", ledger_kind="penalty_accrual", contra=CONTRA)
         cursor.execute(f"DROP TABLE IF EXISTS {WORK}")
     return result
@@ -160,7 +177,7 @@ def _fault_injection_pause(stage: str) -> None:
         time.sleep(float(setting.partition(":")[2] or 30))
 
 
-STAGE_FUNCTIONS = {"aging": stage_aging, "interest": stage_interest, "penalty": stage_penalty}
+STAGE_FUNCTIONS = {"aging": stage_aging, "interest": stage_interest}
 
 
 def tune_session_for_batch() -> None:
@@ -187,15 +204,19 @@ def close_of_business(*, fund: Fund, as_of: date, progress: Callable[[str, int],
     run, _ = CloseOfBusinessRun.objects.get_or_create(fund=fund, as_of=as_of)
     if run.stage == "done" and not rerun:
         return {"as_of": as_of.isoformat(), "stage": "done", "already_done": True, **run.result}
-    start = 0 if rerun or run.stage in ("started", "done") else STAGES.index(run.stage) + 1
+    # A run stopped by the three-stage version (aging, interest, penalty) resumes after the stage it
+    # reached; a penalty it did not post is posted by the next day's run (penalties are cumulative).
+    reached = {"penalty": "interest"}.get(run.stage, run.stage)
+    start = 0 if rerun or reached in ("started", "done") else STAGES.index(reached) + 1
     results = dict(run.result or {})
     for index, stage in enumerate(STAGES[start:], start=start):
         with transaction.atomic():
             locked = CloseOfBusinessRun.objects.select_for_update().get(pk=run.pk)
             tune_session_for_batch()
-            if not rerun and locked.stage != "started" and locked.stage != "done" and STAGES.index(locked.stage) >= index:
+            locked_reached = {"penalty": "interest"}.get(locked.stage, locked.stage)
+            if not rerun and locked_reached not in ("started", "done") and STAGES.index(locked_reached) >= index:
                 continue  # another worker did this stage meanwhile
-            results[stage] = STAGE_FUNCTIONS[stage](fund, as_of)
+            results.update(STAGE_FUNCTIONS[stage](fund, as_of))
             CloseOfBusinessRun.objects.filter(pk=run.pk).update(stage=stage, result=results)
         if progress:
             progress(stage, int(100 * (index + 1) / (len(STAGES) + 1)))

@@ -100,7 +100,7 @@ def interest_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = 
                    - COALESCE((SELECT SUM(a.amount) FROM repayments_allocation a
                                WHERE a.installment_id = i.id AND a.component = 'interest'), 0)
                    - COALESCE((SELECT SUM(s.amount) FROM repayments_loanledgerline s
-                               WHERE s.installment_id = i.id
+                               WHERE s.loan_id = i.loan_id AND s.installment_id = i.id
                                  AND s.account IN ('{chart.INTEREST_RECEIVABLE}', '{chart.MEMO_OVERDUE_INTEREST}')), 0) AS delta
             FROM repayments_installment i JOIN repayments_loan l ON l.id = i.loan_id
             WHERE l.fund_id = {int(fund_id)} AND l.status IN {OPEN} AND {due} AND i.interest > 0{_loan_filter(loan_id)}
@@ -108,31 +108,18 @@ def interest_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = 
     """
 
 
-def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | Iterable[int] | None = None, interest_rate: Decimal = Decimal(0)) -> str:
-    """Penalty on overdue principal: unpaid x rate x days / 365 on CUMULATIVE days, rounded when posted.
-
-    For an installment due on t0 with principal P and principal settlements a_k on dates t_k, the
-    penalty through day D (each day on the balance unpaid at the start of that day) is
-    rate / 365 x (P x (D - t0) - sum a_k x (D - max(t_k, t0))), rounded half-up; the delta to post is
-    that target minus what is already accrued. Only installments still unpaid at the start of D are
-    looked at (paid ones have a final target), and never past a later accrual already posted.
-    With `interest_rate` (the fund's optional interest on overdue interest, off by default) the same
-    formula on the installment's unpaid interest is added before rounding.
-    """
+def settlement_sums_join(*, fund_id: int, as_of: date) -> str:
+    """Joins alias `p` to installment `i`: its principal and interest settled by the day (paid), each
+    weighted by the days it saved (for the penalty), and settled before the day."""
     d = lit(as_of)
-    r_i = format(Decimal(interest_rate), "f")
-    # Close of business: loans in arrears (aging ran first) and loans paid that day (a final target).
-    candidates = "" if loan_id is not None else f"""
-              AND l.id IN (SELECT c.id FROM repayments_loan c WHERE c.fund_id = {int(fund_id)}
-                                  AND c.status IN ('in_arrears', 'restructured') AND c.days_past_due > 0
-                           UNION SELECT t.loan_id FROM repayments_allocation t WHERE t.fund_id = {int(fund_id)} AND t.effective_on = {d})"""
     weighted = f"a.amount * {days(d, greatest('a.effective_on', 'i.due_on'))}"
     # Per installment: principal and interest settled, weighted by the days each settlement saved,
     # and settled before the day.
     sums = f"""SUM(CASE WHEN a.component = 'principal' THEN {weighted} ELSE 0 END) AS p_weighted,
                    SUM(CASE WHEN a.component = 'interest' THEN {weighted} ELSE 0 END) AS i_weighted,
                    SUM(CASE WHEN a.component = 'principal' AND a.effective_on < {d} THEN a.amount ELSE 0 END) AS p_before,
-                   SUM(CASE WHEN a.component = 'interest' AND a.effective_on < {d} THEN a.amount ELSE 0 END) AS i_before"""
+                   SUM(CASE WHEN a.component = 'interest' AND a.effective_on < {d} THEN a.amount ELSE 0 END) AS i_before,
+                   SUM(a.amount) AS paid"""
     settled_by = "a.component IN ('principal', 'interest') AND a.effective_on <= " + d
     if connection.vendor == "postgresql":
         # One index-only probe per candidate installment (the covering index of migration 0004):
@@ -143,17 +130,72 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | Iterable
         paid = f"""LEFT JOIN (SELECT a.installment_id, {sums} FROM repayments_allocation a
                                JOIN repayments_installment i ON i.id = a.installment_id
                               WHERE a.fund_id = {int(fund_id)} AND {settled_by} GROUP BY a.installment_id) p ON p.installment_id = i.id"""
+    return paid
+
+
+def overdue_installments_select(*, fund_id: int, as_of: date) -> str:
+    """Per installment of the fund's open loans due before the day and not settled before it: the
+    columns days past due and the penalty read, with its settlement sums as of the day. Close of
+    business reads each such installment and its allocations once (a work table) for both."""
+    d = lit(as_of)
+    return f"""
+        SELECT i.id, i.loan_id, i.due_on, i.settled_on, i.principal, i.interest,
+               COALESCE(p.p_weighted, 0) AS p_weighted, COALESCE(p.i_weighted, 0) AS i_weighted,
+               COALESCE(p.p_before, 0) AS p_before, COALESCE(p.i_before, 0) AS i_before, COALESCE(p.paid, 0) AS paid
+        FROM repayments_installment i JOIN repayments_loan l ON l.id = i.loan_id
+        {settlement_sums_join(fund_id=fund_id, as_of=as_of)}
+        WHERE l.fund_id = {int(fund_id)} AND l.status IN {OPEN} AND l.disbursed_on <= {d}
+          AND i.due_on < {d} AND (i.settled_on IS NULL OR i.settled_on >= {d})"""
+
+
+def days_past_due_from(source: str, *, as_of: date) -> str:
+    """days_past_due_select's (loan_id, dpd) from a work table of overdue_installments_select."""
+    d = lit(as_of)
+    return f"""
+        SELECT i.loan_id, MAX({days(d, 'i.due_on')}) AS dpd FROM {source} i
+        WHERE {unsettled(d)} AND i.principal + i.interest > i.paid
+        GROUP BY i.loan_id"""
+
+
+def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | Iterable[int] | None = None, interest_rate: Decimal = Decimal(0),
+                           source: str | None = None) -> str:
+    """Penalty on overdue principal: unpaid x rate x days / 365 on CUMULATIVE days, rounded when posted.
+
+    For an installment due on t0 with principal P and principal settlements a_k on dates t_k, the
+    penalty through day D (each day on the balance unpaid at the start of that day) is
+    rate / 365 x (P x (D - t0) - sum a_k x (D - max(t_k, t0))), rounded half-up; the delta to post is
+    that target minus what is already accrued. Only installments still unpaid at the start of D are
+    looked at (paid ones have a final target), and never past a later accrual already posted.
+    With `interest_rate` (the fund's optional interest on overdue interest, off by default) the same
+    formula on the installment's unpaid interest is added before rounding.
+
+    `source`: a work table of overdue_installments_select (close of business: the settlement sums
+    aging already read), instead of probing the allocations again.
+    """
+    d = lit(as_of)
+    r_i = format(Decimal(interest_rate), "f")
+    # Close of business: loans in arrears (aging ran first) and loans paid that day (a final target).
+    candidates = "" if loan_id is not None else f"""
+              AND l.id IN (SELECT c.id FROM repayments_loan c WHERE c.fund_id = {int(fund_id)}
+                                  AND c.status IN ('in_arrears', 'restructured') AND c.days_past_due > 0
+                           UNION SELECT t.loan_id FROM repayments_allocation t WHERE t.fund_id = {int(fund_id)} AND t.effective_on = {d})"""
+    if source is None:
+        paid, p = settlement_sums_join(fund_id=fund_id, as_of=as_of), "p"
+        installments = "repayments_installment"
+    else:  # the sums are columns of the work table (overdue_installments_select)
+        paid, p = "", "i"
+        installments = source
     targets = f"""
             SELECT i.loan_id, i.id AS installment_id,
-                   ROUND(((i.principal * {days(d, 'i.due_on')} - COALESCE(p.p_weighted, 0)) * l.penalty_rate
-                          + (i.interest * {days(d, 'i.due_on')} - COALESCE(p.i_weighted, 0)) * {r_i}) / 365, 0) AS target
-            FROM repayments_installment i
+                   ROUND(((i.principal * {days(d, 'i.due_on')} - COALESCE({p}.p_weighted, 0)) * l.penalty_rate
+                          + (i.interest * {days(d, 'i.due_on')} - COALESCE({p}.i_weighted, 0)) * {r_i}) / 365, 0) AS target
+            FROM {installments} i
             JOIN repayments_loan l ON l.id = i.loan_id
             {paid}
             WHERE l.fund_id = {int(fund_id)} AND l.status IN {OPEN} AND (l.penalty_rate > 0 OR {r_i} > 0) AND i.due_on < {d}{_loan_filter(loan_id)}{candidates}
               -- settled before the day: nothing unpaid at its start, the target is final
               AND (i.settled_on IS NULL OR i.settled_on >= {d})
-              AND (i.principal - COALESCE(p.p_before, 0) > 0 OR ({r_i} > 0 AND i.interest - COALESCE(p.i_before, 0) > 0))"""
+              AND (i.principal - COALESCE({p}.p_before, 0) > 0 OR ({r_i} > 0 AND i.interest - COALESCE({p}.i_before, 0) > 0))"""
     # What is accrued, and the last day accrued, per target: one index probe per installment
     # (LATERAL on PostgreSQL; the fence keeps the targets from being recomputed in the filter).
     if connection.vendor == "postgresql":
@@ -162,7 +204,8 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | Iterable
         FROM ({targets} OFFSET 0) x
         LEFT JOIN LATERAL (SELECT SUM(s.amount) AS accrued, MAX(CASE WHEN s.amount > 0 THEN s.entry_date END) AS last_on
                              FROM repayments_loanledgerline s
-                            WHERE s.installment_id = x.installment_id AND s.kind = 'penalty_accrual') p ON TRUE
+                            WHERE s.loan_id = x.loan_id AND s.account = '{chart.MEMO_OVERDUE_PENALTY}'
+                              AND s.installment_id = x.installment_id AND s.kind = 'penalty_accrual') p ON TRUE
         WHERE x.target <> COALESCE(p.accrued, 0) AND (p.last_on IS NULL OR p.last_on <= {d})
     """
     return f"""

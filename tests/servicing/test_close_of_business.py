@@ -67,6 +67,41 @@ def test_running_a_day_twice_changes_nothing(staff, fund, make_loan):
     assert_sound(fund)
 
 
+def test_the_penalty_from_aging_work_table_equals_probing_each_installment(staff, make_fund, make_staff, make_loan, monkeypatch):
+    """Close of business computes the penalty from the settlement sums aging read into its work
+    table; probing each installment's allocations again (the per-loan path) must give the same books."""
+    shared, probing = make_fund("shared", capital=Decimal(10_000_000_000)), make_fund("probing", capital=Decimal(10_000_000_000))
+    for f in (shared, probing):
+        portfolio(f, make_loan, staff_in(f, make_staff))
+    run_days(shared, START, 60)
+    from repayments import sql
+
+    original = sql.penalty_accrual_select
+    used = []
+
+    def probe_each(**kwargs):
+        used.append(kwargs.get("source"))
+        return original(**{**kwargs, "source": None})
+
+    monkeypatch.setattr(sql, "penalty_accrual_select", probe_each)
+    run_days(probing, START, 60)
+    assert cob.OVERDUE in used  # close of business asked for the work table, and was given the probes instead
+    assert books(shared) == books(probing)
+    assert account_balance(fund=shared, code=chart.MEMO_OVERDUE_PENALTY) > 0
+    assert_sound(shared)
+
+
+def test_a_run_left_at_the_penalty_stage_by_the_three_stage_version_is_finished(staff, fund, make_loan):
+    portfolio(fund, make_loan, staff)
+    run_days(fund, START, 30)
+    day = days(START, 30)
+    cob.close_of_business(fund=fund, as_of=day)
+    before = books(fund)
+    CloseOfBusinessRun.objects.filter(fund=fund, as_of=day).update(stage="penalty")  # aging, interest, penalty were its stages
+    assert cob.close_of_business(fund=fund, as_of=day)["stage"] == "done"
+    assert CloseOfBusinessRun.objects.get(fund=fund, as_of=day).stage == "done" and books(fund) == before
+
+
 def test_killed_midway_and_rerun_gives_the_uninterrupted_result(staff, make_fund, make_staff, make_loan, monkeypatch):
     calm, crashy = make_fund("calm", capital=Decimal(10_000_000_000)), make_fund("crashy", capital=Decimal(10_000_000_000))
     for f in (calm, crashy):
