@@ -95,9 +95,10 @@ def stage_aging(fund: Fund, as_of: date) -> dict:
         cursor.execute(f"CREATE TEMP TABLE {OVERDUE} AS {sql.overdue_installments_select(fund_id=fund.pk, as_of=as_of)}")
         cursor.execute(f"ANALYZE {OVERDUE}")  # its size and loans for the plans that join it
         aging = _aging(cursor, fund, as_of)
-    penalty = _penalty(fund, as_of, source=OVERDUE)
+    penalty = _penalty(fund, as_of, source=OVERDUE, arrears=f"{WORK}_dpd")
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {OVERDUE}")
+        cursor.execute(f"DROP TABLE IF EXISTS {WORK}_dpd")
     return {"aging": aging, "penalty": penalty}
 
 
@@ -140,7 +141,6 @@ def _aging(cursor, fund: Fund, as_of: date) -> dict:
           AND (repayments_loan.days_past_due <> d.dpd
                OR (repayments_loan.status = 'active' AND d.dpd > 0) OR (repayments_loan.status = 'in_arrears' AND d.dpd = 0))""")
     result["loans_updated"] = cursor.rowcount
-    cursor.execute(f"DROP TABLE IF EXISTS {WORK}_dpd")
     cursor.execute(f"DROP TABLE IF EXISTS {WORK}")
     return result
 
@@ -154,12 +154,12 @@ def stage_interest(fund: Fund, as_of: date) -> dict:
     return {"interest": result}
 
 
-def _penalty(fund: Fund, as_of: date, *, source: str | None) -> dict:
+def _penalty(fund: Fund, as_of: date, *, source: str | None, arrears: str | None = None) -> dict:
     rate = sql.overdue_interest_rate(fund, as_of)
     with connection.cursor() as cursor:
         _work_table(cursor)
         cursor.execute(f"INSERT INTO {WORK} (loan_id, installment_id, account, amount) "
-                       f"{sql.penalty_accrual_select(fund_id=fund.pk, as_of=as_of, interest_rate=rate, source=source)}")
+                       f"{sql.penalty_accrual_select(fund_id=fund.pk, as_of=as_of, interest_rate=rate, source=source, arrears=arrears)}")
         result = _post_work(cursor, fund=fund, as_of=as_of, kind="cob_penalty", ledger_kind="penalty_accrual", contra=CONTRA)
         cursor.execute(f"DROP TABLE IF EXISTS {WORK}")
     return result

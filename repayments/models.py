@@ -207,9 +207,9 @@ class LoanLedgerLine(ImmutableModel):
     # FK columns led by a composite index below carry no index of their own (write cost).
     # No per-row foreign-key constraints: close of business writes ~400,000 lines a day at 1M loans,
     # and a row FK check per line and reference (each locking the loan, installment, entry) cost
-    # 16 s at commit. One set-based check per INSERT statement (migration 0009) proves the same and
-    # more (the installment is the loan's, the loan and the entry are the line's fund's); loans and
-    # installments are never deleted (trigger), journal entries neither (loanfund 0002).
+    # 16 s at commit. One set-based check per INSERT statement (migrations 0009, 0010) proves the
+    # same and more (the loan and the entry are the line's fund's); loans and installments are never
+    # deleted (trigger), journal entries neither (loanfund 0002).
     fund = models.ForeignKey("loanfund.Fund", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="ledger_lines", db_index=False, db_constraint=False)
     installment = models.ForeignKey(Installment, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_lines", db_index=False,
@@ -225,10 +225,10 @@ class LoanLedgerLine(ImmutableModel):
             # Covering: a loan's balances per account and installment (posting's state read, the
             # balance endpoint) come from the index alone, not one heap page per line.
             models.Index(fields=["loan", "account", "installment"], include=["amount", "kind", "entry_date"], name="loanledger_loan_balance_idx"),
+            # Close of business sums each overdue installment's penalty accrued (and its last day)
+            # from the covering index above too, by (loan, memo account, installment): no index of
+            # its own on a table that grows by one line per overdue installment per day.
             models.Index(fields=["fund", "account", "entry_date"], name="loanledger_fund_account_idx"),
-            # Covering: close of business sums each overdue installment's penalty accrued (and its
-            # last day) from the index alone; those lines grow by one per installment per day.
-            models.Index(fields=["installment", "kind"], include=["amount", "entry_date"], name="loanledger_inst_cover_idx"),
         ]
         ordering = ["id"]
 

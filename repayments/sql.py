@@ -135,11 +135,12 @@ def settlement_sums_join(*, fund_id: int, as_of: date) -> str:
 
 def overdue_installments_select(*, fund_id: int, as_of: date) -> str:
     """Per installment of the fund's open loans due before the day and not settled before it: the
-    columns days past due and the penalty read, with its settlement sums as of the day. Close of
+    columns days past due and the penalty read (its loan's penalty rate too), with its settlement
+    sums as of the day. Close of
     business reads each such installment and its allocations once (a work table) for both."""
     d = lit(as_of)
     return f"""
-        SELECT i.id, i.loan_id, i.due_on, i.settled_on, i.principal, i.interest,
+        SELECT i.id, i.loan_id, i.due_on, i.settled_on, i.principal, i.interest, l.penalty_rate,
                COALESCE(p.p_weighted, 0) AS p_weighted, COALESCE(p.i_weighted, 0) AS i_weighted,
                COALESCE(p.p_before, 0) AS p_before, COALESCE(p.i_before, 0) AS i_before, COALESCE(p.paid, 0) AS paid
         FROM repayments_installment i JOIN repayments_loan l ON l.id = i.loan_id
@@ -158,7 +159,7 @@ def days_past_due_from(source: str, *, as_of: date) -> str:
 
 
 def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | Iterable[int] | None = None, interest_rate: Decimal = Decimal(0),
-                           source: str | None = None) -> str:
+                           source: str | None = None, arrears: str | None = None) -> str:
     """Penalty on overdue principal: unpaid x rate x days / 365 on CUMULATIVE days, rounded when posted.
 
     For an installment due on t0 with principal P and principal settlements a_k on dates t_k, the
@@ -170,29 +171,30 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | Iterable
     formula on the installment's unpaid interest is added before rounding.
 
     `source`: a work table of overdue_installments_select (close of business: the settlement sums
-    aging already read), instead of probing the allocations again.
+    and loan terms aging already read), instead of probing the allocations again; `arrears`: aging's
+    work table of days past due per loan, instead of reading the loans it updated.
     """
     d = lit(as_of)
     r_i = format(Decimal(interest_rate), "f")
     # Close of business: loans in arrears (aging ran first) and loans paid that day (a final target).
-    candidates = "" if loan_id is not None else f"""
+    paid_that_day = f"SELECT t.loan_id FROM repayments_allocation t WHERE t.fund_id = {int(fund_id)} AND t.effective_on = {d}"
+    if source is None:
+        rows = f"repayments_installment i JOIN repayments_loan l ON l.id = i.loan_id {settlement_sums_join(fund_id=fund_id, as_of=as_of)}"
+        p, loan = "p", "l"
+        scope = f"l.fund_id = {int(fund_id)} AND l.status IN {OPEN} AND "
+        candidates = "" if loan_id is not None else f"""
               AND l.id IN (SELECT c.id FROM repayments_loan c WHERE c.fund_id = {int(fund_id)}
                                   AND c.status IN ('in_arrears', 'restructured') AND c.days_past_due > 0
-                           UNION SELECT t.loan_id FROM repayments_allocation t WHERE t.fund_id = {int(fund_id)} AND t.effective_on = {d})"""
-    if source is None:
-        paid, p = settlement_sums_join(fund_id=fund_id, as_of=as_of), "p"
-        installments = "repayments_installment"
-    else:  # the sums are columns of the work table (overdue_installments_select)
-        paid, p = "", "i"
-        installments = source
+                           UNION {paid_that_day})"""
+    else:  # the settlement sums and the loan's terms are columns of the work table
+        rows, p, loan, scope = f"{source} i", "i", "i", ""
+        candidates = f" AND i.loan_id IN (SELECT a.loan_id FROM {arrears} a WHERE a.dpd > 0 UNION {paid_that_day})"
     targets = f"""
             SELECT i.loan_id, i.id AS installment_id,
-                   ROUND(((i.principal * {days(d, 'i.due_on')} - COALESCE({p}.p_weighted, 0)) * l.penalty_rate
+                   ROUND(((i.principal * {days(d, 'i.due_on')} - COALESCE({p}.p_weighted, 0)) * {loan}.penalty_rate
                           + (i.interest * {days(d, 'i.due_on')} - COALESCE({p}.i_weighted, 0)) * {r_i}) / 365, 0) AS target
-            FROM {installments} i
-            JOIN repayments_loan l ON l.id = i.loan_id
-            {paid}
-            WHERE l.fund_id = {int(fund_id)} AND l.status IN {OPEN} AND (l.penalty_rate > 0 OR {r_i} > 0) AND i.due_on < {d}{_loan_filter(loan_id)}{candidates}
+            FROM {rows}
+            WHERE {scope}({loan}.penalty_rate > 0 OR {r_i} > 0) AND i.due_on < {d}{_loan_filter(loan_id)}{candidates}
               -- settled before the day: nothing unpaid at its start, the target is final
               AND (i.settled_on IS NULL OR i.settled_on >= {d})
               AND (i.principal - COALESCE({p}.p_before, 0) > 0 OR ({r_i} > 0 AND i.interest - COALESCE({p}.i_before, 0) > 0))"""

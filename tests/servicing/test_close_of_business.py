@@ -81,7 +81,7 @@ def test_the_penalty_from_aging_work_table_equals_probing_each_installment(staff
 
     def probe_each(**kwargs):
         used.append(kwargs.get("source"))
-        return original(**{**kwargs, "source": None})
+        return original(**{**kwargs, "source": None, "arrears": None})
 
     monkeypatch.setattr(sql, "penalty_accrual_select", probe_each)
     run_days(probing, START, 60)
