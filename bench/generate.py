@@ -356,6 +356,9 @@ def main(argv=None) -> int:
                           "loanfund_journalentry", "loanfund_journalline", "repayments_allocation", "repayments_loanledgerline",
                           "repayments_restructure", "repayments_writeoff"):
                 cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT GREATEST(MAX(id), 1) FROM {table}))")
+            from repayments.settlement import first_paid_backfill
+
+            first_paid_backfill(fund.pk)  # the settlement projection's first allocation day of the unsettled installments
             # Visibility map and statistics, as after any bulk load (index-only scans, good plans).
             cursor.execute("VACUUM (ANALYZE)")
     from repayments.models import CloseOfBusinessRun

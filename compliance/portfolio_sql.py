@@ -40,7 +40,8 @@ oldest_unpaid AS (
      WHERE i.due_on <= %(as_of)s AND (i.settled_on IS NULL OR i.settled_on > %(as_of)s)
        AND i.principal + i.interest > COALESCE((
            SELECT SUM(a.amount) FROM repayments_allocation a
-            WHERE a.installment_id = i.id AND a.component IN ('principal', 'interest') AND a.effective_on <= %(as_of)s), 0)
+            WHERE (i.settled_on IS NOT NULL OR i.first_paid_on <= %(as_of)s)  -- never paid by then: not probed
+              AND a.installment_id = i.id AND a.component IN ('principal', 'interest') AND a.effective_on <= %(as_of)s), 0)
      GROUP BY i.loan_id
 ),
 restructures AS (

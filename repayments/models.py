@@ -89,7 +89,8 @@ class Loan(models.Model):
 
 class Installment(models.Model):
     """One due date of a schedule version. Amounts never change; `superseded_on` is set once;
-    `settled_on` is the settlement projection kept by `repayments.settlement` (NULL: unpaid)."""
+    `settled_on` is the settlement projection kept by `repayments.settlement` (NULL: unpaid), and
+    `first_paid_on` with it: the first day an allocation to it took effect (NULL: none has)."""
 
     # No single-column FK indexes where a composite index starts with the column (write cost).
     loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="schedule", db_index=False)
@@ -101,6 +102,9 @@ class Installment(models.Model):
     savings = money_field()
     superseded_on = models.DateField(null=True, blank=True)
     settled_on = models.DateField(null=True, blank=True)
+    # Exact for every installment not settled (those settled before migration 0011 may hold NULL):
+    # reads skip the allocation probe of an unsettled installment nothing was ever allocated to.
+    first_paid_on = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [

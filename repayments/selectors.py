@@ -20,6 +20,7 @@ from . import sql
 from .allocation import Due
 from .classification import Thresholds, classification_group
 from .models import Allocation, Installment, Loan, LoanLedgerLine
+from .settlement import may_have_allocations
 
 ZERO = Decimal(0)
 _Z = Value(Decimal(0))
@@ -121,7 +122,8 @@ def _state_sql(loan_ids: str) -> str:
         allocations = f"""LEFT JOIN LATERAL (
         SELECT {_STATE_ALLOCATION_SUMS}
         FROM repayments_allocation a
-        WHERE NOT ({_SETTLED}) AND a.installment_id = i.id AND a.component IN ('principal', 'interest', 'savings')
+        WHERE NOT ({_SETTLED}) AND {may_have_allocations('i')} AND a.installment_id = i.id
+          AND a.component IN ('principal', 'interest', 'savings')
     ) a ON TRUE"""
     else:
         allocations = f"""LEFT JOIN (

@@ -17,6 +17,8 @@ from django.db import connection
 
 from loanfund import chart
 
+from .settlement import may_have_allocations
+
 OPEN = "('active', 'in_arrears', 'restructured')"
 
 
@@ -69,7 +71,8 @@ def days_past_due_select(*, fund_id: int, as_of: date, loan_id: int | None = Non
           AND i.due_on < {d} AND {unsettled(d)}
           AND i.principal + i.interest > COALESCE((
               SELECT SUM(a.amount) FROM repayments_allocation a
-               WHERE a.installment_id = i.id AND a.component IN ('principal', 'interest') AND a.effective_on <= {d}), 0)
+               WHERE {may_have_allocations('i', d)} AND a.installment_id = i.id AND a.component IN ('principal', 'interest')
+                 AND a.effective_on <= {d}), 0)
         GROUP BY i.loan_id
     """
 
@@ -98,7 +101,7 @@ def interest_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = 
             SELECT i.loan_id, i.id AS installment_id, {account} AS account,
                    i.interest
                    - COALESCE((SELECT SUM(a.amount) FROM repayments_allocation a
-                               WHERE a.installment_id = i.id AND a.component = 'interest'), 0)
+                               WHERE {may_have_allocations('i')} AND a.installment_id = i.id AND a.component = 'interest'), 0)
                    - COALESCE((SELECT SUM(s.amount) FROM repayments_loanledgerline s
                                WHERE s.loan_id = i.loan_id AND s.installment_id = i.id
                                  AND s.account IN ('{chart.INTEREST_RECEIVABLE}', '{chart.MEMO_OVERDUE_INTEREST}')), 0) AS delta
@@ -122,10 +125,10 @@ def settlement_sums_join(*, fund_id: int, as_of: date) -> str:
                    SUM(a.amount) AS paid"""
     settled_by = "a.component IN ('principal', 'interest') AND a.effective_on <= " + d
     if connection.vendor == "postgresql":
-        # One index-only probe per candidate installment (the covering index of migration 0004):
-        # a hash join would read every allocation of the fund.
+        # One index-only probe per candidate installment (the covering index of migration 0004),
+        # none for one never paid by the day: a hash join would read every allocation of the fund.
         paid = f"""CROSS JOIN LATERAL (SELECT {sums} FROM repayments_allocation a
-                                        WHERE a.installment_id = i.id AND {settled_by}) p"""
+                                        WHERE {may_have_allocations('i', d)} AND a.installment_id = i.id AND {settled_by}) p"""
     else:
         paid = f"""LEFT JOIN (SELECT a.installment_id, {sums} FROM repayments_allocation a
                                JOIN repayments_installment i ON i.id = a.installment_id

@@ -30,7 +30,7 @@ from ..models import Allocation, Installment, Loan, LoanLedgerLine, Prepayment, 
 from ..posting import LoanEntry, subledger_mirror
 from ..schedule import reamortize
 from ..selectors import ZERO, LoanState, RowLoader, converted, dues_as_of, loan_state, payoff_total
-from ..settlement import allocations_write, installments_settle, settled_at_creation
+from ..settlement import PAID_COMPONENTS, allocations_write, installments_settle, settled_at_creation
 
 CHANNEL_ACCOUNT = {Repayment.Channel.CASH: chart.CASH, Repayment.Channel.BANK_TRANSFER: chart.BANK,
                    Repayment.Channel.PAYROLL_DEDUCTION: chart.BANK}
@@ -466,13 +466,27 @@ def _allocations_insert(batches) -> None:
     recompute = [row[0] for _, _, _, rows, settled in batches if settled is None for row in rows]
     if recompute:
         installments_settle(recompute)
-    settled_on: dict[date, list[int]] = {}
-    for _, _, on, _, settled in batches:
-        if settled:
-            settled_on.setdefault(on, []).extend(settled)
+    # The projection without recomputing it (_settled_by): every earlier allocation of the loan is
+    # dated before `on`, so `on` is the settled day of the installments these rows complete; and the
+    # first paid day of those it is earlier than (or the first principal, interest or savings allocation of).
+    settled_on: dict[date, set[int]] = {}
+    touched: dict[date, set[int]] = {}
+    for _, _, on, rows, settled in batches:
+        if settled is not None:
+            settled_on.setdefault(on, set()).update(settled)
+            touched.setdefault(on, set()).update(inst for inst, component, *_ in rows if component in PAID_COMPONENTS)
     with connection.cursor() as cursor:
-        for on, ids in settled_on.items():
-            cursor.execute(f"UPDATE repayments_installment SET settled_on = %s WHERE id IN ({', '.join(['%s'] * len(ids))})", [on, *ids])
+        for on, ids in touched.items():
+            if not ids | settled_on[on]:
+                continue  # only penalty was paid
+            done = sorted(settled_on[on])
+            settles = f"id IN ({', '.join(map(str, done))})" if done else "FALSE"
+            earlier = "(first_paid_on IS NULL OR first_paid_on > %s)"  # a replay can add rows dated before the first
+            cursor.execute(f"""UPDATE repayments_installment
+                                  SET settled_on = CASE WHEN {settles} THEN %s ELSE settled_on END,
+                                      first_paid_on = CASE WHEN {earlier} THEN %s ELSE first_paid_on END
+                                WHERE id IN ({', '.join(map(str, sorted(ids | settled_on[on])))}) AND ({settles} OR {earlier})""",
+                           [on, on, on, on])
     for loan, _, on, _, _ in batches:
         loan.latest_allocation_on = on
 

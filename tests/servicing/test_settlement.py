@@ -14,6 +14,7 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from loanfund.errors import DomainError
 from repayments import cob, sql
 from repayments.models import Allocation, Installment, LoanLedgerLine
 from repayments.reconciliation import loan_differences
@@ -29,6 +30,10 @@ START = date(2025, 1, 6)
 
 def settled(loan) -> dict[int, date | None]:
     return dict(Installment.objects.filter(loan=loan).values_list("number", "settled_on").filter(schedule_version=loan.schedule_version))
+
+
+def first_paid(loan) -> dict[int, date | None]:
+    return dict(Installment.objects.filter(loan=loan, schedule_version=loan.schedule_version).values_list("number", "first_paid_on"))
 
 
 def dpd_oracle(loan, as_of: date) -> int:
@@ -55,6 +60,7 @@ def test_payment_settles_partial_does_not_and_a_reversal_reopens(staff, fund, ma
     partial = repayment_post(fund=fund, loan_id=loan.pk, amount=short, paid_on=days(START, 7), reference="p1", channel="cash",
                              posted_by=staff.officer)
     assert settled(loan)[1] is None
+    assert first_paid(loan)[1] == days(START, 7) and first_paid(loan)[2] is None  # partly paid / never paid
     rest = repayment_post(fund=fund, loan_id=loan.pk, amount=due - short, paid_on=days(START, 9), reference="p2", channel="cash",
                           posted_by=staff.officer)
     assert settled(loan)[1] == days(START, 9)  # the day the last đồng came in
@@ -66,7 +72,32 @@ def test_payment_settles_partial_does_not_and_a_reversal_reopens(staff, fund, ma
     assert dpd_sql(loan, days(START, 15)) == 1 and dpd_sql(loan, days(START, 20)) == 13
     repayment_reverse(fund=fund, loan_id=loan.pk, repayment_id=partial.pk, reason="bounced", reversed_by=staff.accountant,
                       reversed_on=days(START, 20))
-    assert list(loan_differences(fund)) == []
+    assert first_paid(loan)[1] == days(START, 7)  # still probed: its allocations (and their reversals) are summed
+    assert list(loan_differences(fund)) == [] and settlement_differences(fund.pk) == []
+
+
+def test_the_penalty_of_a_partly_paid_installment_is_on_its_unpaid_principal(staff, fund, make_loan):
+    """Reads skip the allocations of an installment never paid (first_paid_on); a partly paid one's
+    must still be summed, on the one-at-a-time path and on a collection sheet."""
+    for sheet in (False, True):
+        loan = make_loan()
+        first = Installment.objects.get(loan=loan, number=1)
+        principal = first.principal.amount
+        amount = first.interest.amount + principal // 2  # on its due date: the interest and half the principal
+        if sheet:
+            from repayments.services import RepaymentLine, collection_sheet_post
+
+            collection_sheet_post(fund=fund, lines=[RepaymentLine(loan.pk, amount, days(START, 7), "half-sheet", "cash")], posted_by=staff.officer)
+        else:
+            repayment_post(fund=fund, loan_id=loan.pk, amount=amount, paid_on=days(START, 7), reference="half", channel="cash",
+                           posted_by=staff.officer)
+        unpaid = principal - Allocation.objects.filter(installment=first, component="principal").aggregate(t=Sum("amount"))["t"]
+        assert 0 < unpaid < principal and first_paid(loan)[1] == days(START, 7)
+        as_of = days(START, 17)  # ten days late
+        rows = {inst: amount for _, inst, _, amount in sql.fetch(sql.penalty_accrual_select(fund_id=fund.pk, as_of=as_of, loan_id=loan.pk))}
+        rate = Decimal(loan.penalty_rate)
+        assert rows[first.pk] == (rate * unpaid * 10 / 365).quantize(Decimal(1), rounding="ROUND_HALF_UP")
+        assert dpd_sql(loan, as_of) == 10
 
 
 def test_back_dated_payment_replays_and_settles_on_its_own_date(staff, fund, make_loan):
@@ -108,6 +139,9 @@ def test_the_whole_fund_recompute_equals_the_maintained_projection_and_reconcile
     maintained = settled(loan)
     count = len([n for n, d in maintained.items() if d])
     assert maintained[1] == days(START, 21) and count >= 2
+    Installment.objects.filter(loan=loan, number=4).update(first_paid_on=days(START, 21))  # unsettled, nothing allocated: NULL
+    assert len(settlement_differences(fund.pk)) == 1
+    assert fund_installments_settle(fund.pk) == 1 and first_paid(loan)[4] is None
     Installment.objects.filter(loan=loan).update(settled_on=None)  # what the migration starts from
     assert len(settlement_differences(fund.pk)) == count
     assert any("settled_on" in what for what, _, _ in loan_differences(fund))
@@ -124,6 +158,8 @@ payments = st.lists(st.tuples(st.integers(0, 120), st.integers(0, 4).flatmap(lam
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(history=payments, reverse=st.lists(st.booleans(), min_size=6, max_size=6))
 @example(history=[(19, 1_172_555), (3, 600_000)], reverse=[False, True, False, False, False, False])  # paid late, then a reversal
+@example(history=[(70, 1654383), (111, 1631141), (17, 1074000), (100, 2230538), (104, 2204344), (59, 2148000)],
+         reverse=[False, False, False, False, False, True])  # the last, back-dated, would overpay the loan: refused
 def test_days_past_due_through_the_projection_equals_the_allocations_on_every_day(staff, fund, make_loan, history, reverse):
     with transaction.atomic():
         loan = make_loan(installments=20)
@@ -134,8 +170,13 @@ def test_days_past_due_through_the_projection_equals_the_allocations_on_every_da
             loan.refresh_from_db()
             if amount <= 0 or not loan.is_open:
                 continue
-            posted.append(repayment_post(fund=fund, loan_id=loan.pk, amount=amount, paid_on=day, reference=f"h{k}", channel="cash",
-                                         posted_by=staff.officer))
+            try:
+                posted.append(repayment_post(fund=fund, loan_id=loan.pk, amount=amount, paid_on=day, reference=f"h{k}", channel="cash",
+                                             posted_by=staff.officer))
+            except DomainError as refused:
+                # A back-dated payment whose replay would make a later repayment pay more than
+                # closes the loan is refused, and writes nothing (found by hypothesis).
+                assert refused.code == "amount_exceeds_payoff" and day < max(r.paid_on for r in posted)
         for r, flag in zip(posted, reverse, strict=False):
             r.refresh_from_db()
             if flag and r.status == "posted":
