@@ -11,8 +11,10 @@ arguments through BENCH_ARGS); a fund that does not exist yet is generated first
 2. repayment posting with its ledger entries: one at a time (`repayment_post`) and on collection sheets
    (`collection_sheet_post`, the way payroll deductions and group collections arrive): repayments/s;
 3. close of business for today: seconds, the lower bound (one statement reading the same installment
-   rows and aggregating days past due per loan) and the ratio; run in a transaction rolled back, so
-   it can be repeated on the same portfolio;
+   rows and aggregating days past due per loan) and the ratio; run in a transaction rolled back
+   (timed with the constraint checks its commit would run), so it can be repeated on the same
+   portfolio. It runs before section 2, whose repayments catch their loans' penalty up to today:
+   on a day earlier runs posted repayments, close of business has less left to do;
 4. month-end classification + provisioning + `monthly_portfolio` in XLSX, CSV and PDF: seconds and
    peak RSS of the process that does it (a child process);
 5. `GET /api/v1/me/loans/{id}/` under 32 concurrent connections (wrk, --seconds each) against gunicorn with 2
@@ -582,7 +584,9 @@ def main(argv=None) -> int:
     print(title, flush=True)
     runners = {"1": lambda: section_schedule(args), "2": lambda: section_repayments(args, fund), "3": lambda: section_close_of_business(args, fund),
                "4": lambda: section_month_end(args, fund), "5": lambda: section_member_endpoint(args, fund), "6": lambda: section_queries(args, fund)}
-    for key in ("1", "6", "2", "3", "4", "5"):
+    # Close of business and the month-end before the posting benchmark: a repayment catches its loan's
+    # penalty up to the day, so posting first would leave close of business less of the day's work.
+    for key in ("1", "6", "3", "4", "2", "5"):
         if key in sections:
             runners[key]()
     print_table(args.markdown, title)
