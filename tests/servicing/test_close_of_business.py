@@ -149,3 +149,64 @@ def test_close_of_business_via_api_job_and_command(staff, api, fund, make_loan, 
     call_command("close_of_business", "--as-of", "2025-03-02", "--fund", fund.code)
     assert "2025-03-02" in capsys.readouterr().out
     assert Loan.objects.get().days_past_due == 24
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_repayment_posted_while_close_of_business_runs_waits_and_the_penalty_is_accrued_once(staff, fund, make_loan, monkeypatch):
+    """Aging locks every loan whose days past due it updates (all the loans in arrears) and the
+    penalty is posted in the same transaction: a repayment of such a loan posted meanwhile waits
+    for close of business to commit, then catches up only what is left. Without that, both would
+    post the same day's penalty delta."""
+    import threading
+
+    from django.db import connections
+
+    from repayments import sql
+    from repayments.models import LoanLedgerLine
+
+    loan = make_loan(kind="monthly_equal", amount=12_000_000, installments=12, disbursed_on=date(2025, 1, 6))
+    run_days(fund, date(2025, 2, 20), 40)  # first installment due 2025-02-06, unpaid: in arrears
+    day = date(2025, 4, 1)
+    aging_done, release, posted = threading.Event(), threading.Event(), threading.Event()
+    original = cob._penalty
+
+    def paused_penalty(*args, **kwargs):
+        aging_done.set()
+        release.wait(10)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(cob, "_penalty", paused_penalty)
+    errors = []
+
+    def close():
+        try:
+            cob.close_of_business(fund=fund, as_of=day)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def pay():
+        try:
+            repayment_post(fund=fund, loan_id=loan.pk, amount=Decimal(500_000), paid_on=day, reference="during-cob", channel="cash",
+                           posted_by=staff.officer)
+            posted.set()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    closing = threading.Thread(target=close)
+    closing.start()
+    assert aging_done.wait(30)
+    paying = threading.Thread(target=pay)
+    paying.start()
+    assert not posted.wait(1.5)  # the repayment waits on the loan aging locked
+    release.set()
+    closing.join(60), paying.join(60)
+    assert not errors and posted.is_set()
+    # Accrued once: nothing left to accrue through the day, and no over-accrual to take back.
+    assert sql.fetch(sql.penalty_accrual_select(fund_id=fund.pk, as_of=day, loan_id=loan.pk)) == []
+    assert LoanLedgerLine.objects.filter(loan=loan, kind="penalty_accrual", entry_date=day).count() == \
+        LoanLedgerLine.objects.filter(loan=loan, kind="penalty_accrual", entry_date=day).values("installment_id").distinct().count()
+    assert_sound(fund)
