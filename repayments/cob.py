@@ -158,8 +158,9 @@ def _penalty(fund: Fund, as_of: date, *, source: str | None, arrears: str | None
     rate = sql.overdue_interest_rate(fund, as_of)
     with connection.cursor() as cursor:
         _work_table(cursor)
-        cursor.execute(f"INSERT INTO {WORK} (loan_id, installment_id, account, amount) "
-                       f"{sql.penalty_accrual_select(fund_id=fund.pk, as_of=as_of, interest_rate=rate, source=source, arrears=arrears)}")
+        accrual = sql.penalty_accrual_select(fund_id=fund.pk, as_of=as_of, interest_rate=rate, source=source, arrears=arrears,
+                                             every_days=settings.PENALTY_MEMO_EVERY_DAYS)
+        cursor.execute(f"INSERT INTO {WORK} (loan_id, installment_id, account, amount) {accrual}")
         result = _post_work(cursor, fund=fund, as_of=as_of, kind="cob_penalty", ledger_kind="penalty_accrual", contra=CONTRA)
         cursor.execute(f"DROP TABLE IF EXISTS {WORK}")
     return result

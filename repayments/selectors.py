@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 
 from loanfund import chart, tenancy
 from loanfund.exposure import MemberExposure
+from loanfund.models import FundSettings
 from loanfund.rows import RowLoader, converted, prepared_cursor  # noqa: F401 - RowLoader, converted: re-exported
 from loanfund.selectors.fund import fund_settings_as_of
 
@@ -368,7 +369,7 @@ def _member_balances_statement() -> str:
     from django.contrib.auth.models import Group
 
     from borrowers.models import Member
-    from loanfund.models import FundSettings, StaffProfile
+    from loanfund.models import StaffProfile
 
     memberships = Member._meta.get_field("user").remote_field.model._meta.get_field("groups").remote_field.through._meta.db_table
     pick = f"(SELECT s.id FROM {FundSettings._meta.db_table} s WHERE s.fund_id = l.fund_id {{}} ORDER BY s.effective_from {{}} LIMIT 1)"
@@ -426,10 +427,9 @@ def _balances_select(tag: int, columns: str = "", gate: str = "") -> str:
     WHERE loan_id = %(loan)s AND account IN ('{chart.LOANS_CURRENT}', '{chart.LOANS_OVERDUE}', '{chart.COMPULSORY_SAVINGS}'){when}
     GROUP BY account
     UNION ALL
-    SELECT {tag + 2}, {before}NULL, NULL, NULL, SUM(p.balance), NULL, NULL, NULL
-    FROM (SELECT SUM(amount) AS balance FROM repayments_loanledgerline
-          WHERE loan_id = %(loan)s AND account = '{chart.MEMO_OVERDUE_PENALTY}' AND installment_id IS NOT NULL{when}
-          GROUP BY installment_id HAVING SUM(amount) > 0) p"""
+    SELECT {tag + 2}, {before}NULL, NULL, NULL, SUM(p.owed), NULL, NULL, NULL
+    FROM ({sql.penalty_owed_select(loan="%(loan)s", today="%(today)s", fund_settings_table=FundSettings._meta.db_table)}) p
+    WHERE p.owed > 0{when}"""
 
 
 _BALANCES_SQL = _balances_select(0) + "\n    ORDER BY 1, 2, 3, 4\n"

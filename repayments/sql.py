@@ -10,7 +10,7 @@ that the demo's embedded SQLite runs them too.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection
@@ -161,8 +161,17 @@ def days_past_due_from(source: str, *, as_of: date) -> str:
         GROUP BY i.loan_id"""
 
 
+def penalty_memo_cohort(column: str, *, as_of: date, every_days: int) -> str:
+    """SQL condition on the loan id `column` for the loans whose penalty close of business posts on
+    `as_of`: those whose id falls on that day of an `every_days` cycle, and every loan on a month's
+    last day (so the memo accounts are whole at each month-end). Empty: every loan."""
+    if every_days <= 1 or (as_of + timedelta(days=1)).day == 1:
+        return ""
+    return f" AND {column} % {int(every_days)} = {as_of.toordinal() % int(every_days)}"  # executed without parameters
+
+
 def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | Iterable[int] | None = None, interest_rate: Decimal = Decimal(0),
-                           source: str | None = None, arrears: str | None = None) -> str:
+                           source: str | None = None, arrears: str | None = None, every_days: int = 1) -> str:
     """Penalty on overdue principal: unpaid x rate x days / 365 on CUMULATIVE days, rounded when posted.
 
     For an installment due on t0 with principal P and principal settlements a_k on dates t_k, the
@@ -175,11 +184,16 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | Iterable
 
     `source`: a work table of overdue_installments_select (close of business: the settlement sums
     and loan terms aging already read), instead of probing the allocations again; `arrears`: aging's
-    work table of days past due per loan, instead of reading the loans it updated.
+    work table of days past due per loan, instead of reading the loans it updated. `every_days`:
+    close of business posts the penalty of the loans of that day's penalty_memo_cohort only.
     """
     d = lit(as_of)
     r_i = format(Decimal(interest_rate), "f")
-    # Close of business: loans in arrears (aging ran first) and loans paid that day (a final target).
+    def cohort(column: str) -> str:
+        return penalty_memo_cohort(column, as_of=as_of, every_days=every_days)
+
+    # Close of business: loans in arrears (aging ran first; that day's cohort) and loans paid that
+    # day (a final target).
     paid_that_day = f"SELECT t.loan_id FROM repayments_allocation t WHERE t.fund_id = {int(fund_id)} AND t.effective_on = {d}"
     if source is None:
         rows = f"repayments_installment i JOIN repayments_loan l ON l.id = i.loan_id {settlement_sums_join(fund_id=fund_id, as_of=as_of)}"
@@ -187,11 +201,11 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | Iterable
         scope = f"l.fund_id = {int(fund_id)} AND l.status IN {OPEN} AND "
         candidates = "" if loan_id is not None else f"""
               AND l.id IN (SELECT c.id FROM repayments_loan c WHERE c.fund_id = {int(fund_id)}
-                                  AND c.status IN ('in_arrears', 'restructured') AND c.days_past_due > 0
+                                  AND c.status IN ('in_arrears', 'restructured') AND c.days_past_due > 0{cohort("c.id")}
                            UNION {paid_that_day})"""
     else:  # the settlement sums and the loan's terms are columns of the work table
         rows, p, loan, scope = f"{source} i", "i", "i", ""
-        candidates = f" AND i.loan_id IN (SELECT a.loan_id FROM {arrears} a WHERE a.dpd > 0 UNION {paid_that_day})"
+        candidates = f" AND i.loan_id IN (SELECT a.loan_id FROM {arrears} a WHERE a.dpd > 0{cohort('a.loan_id')} UNION {paid_that_day})"
     targets = f"""
             SELECT i.loan_id, i.id AS installment_id,
                    ROUND(((i.principal * {days(d, 'i.due_on')} - COALESCE({p}.p_weighted, 0)) * {loan}.penalty_rate
@@ -222,6 +236,52 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | Iterable
             FROM ({targets}) t
         ) x WHERE x.target <> x.accrued AND (x.last_on IS NULL OR x.last_on <= {d})
     """
+
+
+def penalty_owed_select(*, loan: str, today: str, fund_settings_table: str) -> str:
+    """(owed) per installment of one loan with penalty owed on `today`: what its memo lines hold
+    (accrued less collected) plus what a catch-up through `today` would accrue (penalty_accrual_select's
+    target less what is accrued), so a read shows the penalty to the day whatever day close of
+    business last accrued the loan's penalty (PENALTY_MEMO_EVERY_DAYS). `loan` and `today` are SQL
+    expressions (the read's parameters); the rates are the loan's and the fund's settings in force
+    that day. One group per installment, no probe per row: the read's own loan."""
+    d = today
+    due_days = days(d, "i.due_on")
+    weighted = f"a.amount * {days(d, greatest('a.effective_on', 'i.due_on'))}"
+    rate = f"(SELECT pl.penalty_rate FROM repayments_loan pl WHERE pl.id = {loan})"
+    in_force = f"s.effective_from <= {d}"
+    r_i = f"""COALESCE((SELECT CASE WHEN s.interest_on_overdue_interest_enabled THEN s.max_interest_on_overdue_interest_rate ELSE 0 END
+                          FROM {fund_settings_table} s WHERE s.fund_id = (SELECT fl.fund_id FROM repayments_loan fl WHERE fl.id = {loan})
+                         ORDER BY CASE WHEN {in_force} THEN 0 ELSE 1 END, CASE WHEN {in_force} THEN s.effective_from END DESC,
+                                  s.effective_from LIMIT 1), 0)"""
+    principal_before = f"COALESCE(SUM(CASE WHEN a.component = 'principal' AND a.effective_on < {d} THEN a.amount ELSE 0 END), 0)"
+    interest_before = f"COALESCE(SUM(CASE WHEN a.component = 'interest' AND a.effective_on < {d} THEN a.amount ELSE 0 END), 0)"
+    targets = f"""
+            SELECT i.id AS installment_id, 0 AS balance, 0 AS accrued, NULL AS last_on, 1 AS pending,
+                   ROUND(((i.principal * {due_days} - COALESCE(SUM(CASE WHEN a.component = 'principal' THEN {weighted} ELSE 0 END), 0))
+                          * r.penalty_rate
+                          + (i.interest * {due_days} - COALESCE(SUM(CASE WHEN a.component = 'interest' THEN {weighted} ELSE 0 END), 0))
+                          * r.interest_rate) / 365, 0) AS target
+            FROM (SELECT {rate} AS penalty_rate, {r_i} AS interest_rate) r
+            CROSS JOIN repayments_installment i
+            LEFT JOIN repayments_allocation a ON a.installment_id = i.id AND a.component IN ('principal', 'interest') AND a.effective_on <= {d}
+            WHERE i.loan_id = {loan} AND i.due_on < {d} AND (i.settled_on IS NULL OR i.settled_on >= {d})
+              AND (r.penalty_rate > 0 OR r.interest_rate > 0)
+            GROUP BY i.id, i.principal, i.interest, i.due_on, r.penalty_rate, r.interest_rate
+            HAVING i.principal - {principal_before} > 0 OR (r.interest_rate > 0 AND i.interest - {interest_before} > 0)"""
+    memo = f"""
+            SELECT s.installment_id, s.amount AS balance, CASE WHEN s.kind = 'penalty_accrual' THEN s.amount ELSE 0 END AS accrued,
+                   CASE WHEN s.kind = 'penalty_accrual' AND s.amount > 0 THEN s.entry_date END AS last_on, 0 AS pending, 0 AS target
+            FROM repayments_loanledgerline s
+            WHERE s.loan_id = {loan} AND s.account = '{chart.MEMO_OVERDUE_PENALTY}' AND s.installment_id IS NOT NULL"""
+    # A later accrual already posted (a back-dated read) is not caught up again, as in the catch-up.
+    return f"""
+        SELECT o.installment_id,
+               SUM(o.balance) + CASE WHEN MAX(o.pending) = 1 AND (MAX(o.last_on) IS NULL OR MAX(o.last_on) <= {d})
+                                     THEN SUM(o.target) - SUM(o.accrued) ELSE 0 END AS owed
+        FROM ({targets}
+              UNION ALL {memo}) o
+        GROUP BY o.installment_id"""
 
 
 def loan_catch_up_select(*, fund_id: int, as_of: date, loan_id: int, interest_rate: Decimal = Decimal(0)) -> str:

@@ -194,6 +194,11 @@ CELERY_BEAT_SCHEDULE = {
 COB_WORK_MEM = env("COB_WORK_MEM", default="256MB")
 # Parallel workers per query for the portfolio-wide statements (close of business, classification).
 BATCH_PARALLEL_WORKERS = env.int("BATCH_PARALLEL_WORKERS", default=2)
+# Close of business posts a loan's penalty memo (off-balance 9113, cumulative days) every this many
+# days, a seventh of the loans in arrears each day (1: every loan every day), and every loan's on a
+# month's last day; a repayment, restructuring or write-off catches it up to its day, and the
+# balance reads add what is not yet posted (docs/servicing.md, "Penalty").
+PENALTY_MEMO_EVERY_DAYS = env.int("PENALTY_MEMO_EVERY_DAYS", default=7)
 
 LOGGING = {
     "version": 1,

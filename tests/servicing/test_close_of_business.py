@@ -10,7 +10,8 @@ from loanfund import chart
 from loanfund.models import Job, JournalEntry
 from loanfund.selectors.ledger import account_balance
 from repayments import cob
-from repayments.models import CloseOfBusinessRun, Loan
+from repayments.models import CloseOfBusinessRun, Loan, LoanLedgerLine
+from repayments.selectors import loan_balances
 from repayments.services import repayment_post
 from tests.foundation.test_api_core import assert_error
 
@@ -67,9 +68,10 @@ def test_running_a_day_twice_changes_nothing(staff, fund, make_loan):
     assert_sound(fund)
 
 
-def test_the_penalty_from_aging_work_table_equals_probing_each_installment(staff, make_fund, make_staff, make_loan, monkeypatch):
+def test_the_penalty_from_aging_work_table_equals_probing_each_installment(staff, make_fund, make_staff, make_loan, monkeypatch, settings):
     """Close of business computes the penalty from the settlement sums aging read into its work
     table; probing each installment's allocations again (the per-loan path) must give the same books."""
+    settings.PENALTY_MEMO_EVERY_DAYS = 1  # every loan every day: the two funds' loan ids fall in different weekly cohorts
     shared, probing = make_fund("shared", capital=Decimal(10_000_000_000)), make_fund("probing", capital=Decimal(10_000_000_000))
     for f in (shared, probing):
         portfolio(f, make_loan, staff_in(f, make_staff))
@@ -102,7 +104,8 @@ def test_a_run_left_at_the_penalty_stage_by_the_three_stage_version_is_finished(
     assert CloseOfBusinessRun.objects.get(fund=fund, as_of=day).stage == "done" and books(fund) == before
 
 
-def test_killed_midway_and_rerun_gives_the_uninterrupted_result(staff, make_fund, make_staff, make_loan, monkeypatch):
+def test_killed_midway_and_rerun_gives_the_uninterrupted_result(staff, make_fund, make_staff, make_loan, monkeypatch, settings):
+    settings.PENALTY_MEMO_EVERY_DAYS = 1  # the two funds' loan ids fall in different weekly cohorts
     calm, crashy = make_fund("calm", capital=Decimal(10_000_000_000)), make_fund("crashy", capital=Decimal(10_000_000_000))
     for f in (calm, crashy):
         portfolio(f, make_loan, staff_in(f, make_staff))
@@ -210,3 +213,40 @@ def test_a_repayment_posted_while_close_of_business_runs_waits_and_the_penalty_i
     assert LoanLedgerLine.objects.filter(loan=loan, kind="penalty_accrual", entry_date=day).count() == \
         LoanLedgerLine.objects.filter(loan=loan, kind="penalty_accrual", entry_date=day).values("installment_id").distinct().count()
     assert_sound(fund)
+
+
+def test_weekly_penalty_memo_is_whole_at_each_month_end_and_the_reads_show_the_penalty_to_the_day(staff, make_fund, make_staff, make_loan,
+                                                                                                 settings):
+    """PENALTY_MEMO_EVERY_DAYS = 7: close of business posts a loan's penalty on its day of the week
+    (loan id mod 7) and every loan's on a month's last day. The same portfolio closed every day with
+    every loan's penalty (a second fund) has the same books at each month-end, and every day both
+    funds' balance reads show the same penalty due, loan for loan."""
+    weekly, daily = make_fund("weekly", capital=Decimal(10_000_000_000)), make_fund("daily", capital=Decimal(10_000_000_000))
+    pairs = list(zip(portfolio(weekly, make_loan, staff_in(weekly, make_staff)), portfolio(daily, make_loan, staff_in(daily, make_staff)),
+                     strict=True))
+
+    month_ends, cohort_days = 0, 0
+    for n in range(54):  # 2025-01-06 .. 2025-02-28: two month-ends
+        day = days(START, n)
+        settings.PENALTY_MEMO_EVERY_DAYS = 7
+        cob.close_of_business(fund=weekly, as_of=day)
+        settings.PENALTY_MEMO_EVERY_DAYS = 1
+        cob.close_of_business(fund=daily, as_of=day)
+        posted = set(LoanLedgerLine.objects.filter(fund=weekly, kind="penalty_accrual", entry_date=day,
+                                                   journal_entry__source_type="close_of_business").values_list("loan_id", flat=True))
+        if days(day, 1).day == 1:
+            month_ends += 1
+            assert books(weekly) == books(daily), day
+        else:
+            assert all(loan_id % 7 == day.toordinal() % 7 for loan_id in posted), day
+            cohort_days += bool(posted)
+            assert account_balance(fund=weekly, code=chart.MEMO_OVERDUE_PENALTY) <= account_balance(fund=daily, code=chart.MEMO_OVERDUE_PENALTY)
+        for mine, theirs in pairs:
+            mine.refresh_from_db(), theirs.refresh_from_db()
+            assert loan_balances(mine, today=day)["penalty_due"] == loan_balances(theirs, today=day)["penalty_due"], (day, mine.number)
+    assert month_ends == 2 and cohort_days > 0
+    assert account_balance(fund=weekly, code=chart.MEMO_OVERDUE_PENALTY) > 0
+    # Between month-ends the weekly fund's memo lags (fewer lines), never its members' figures.
+    assert LoanLedgerLine.objects.filter(fund=weekly, kind="penalty_accrual").count() < \
+        LoanLedgerLine.objects.filter(fund=daily, kind="penalty_accrual").count()
+    assert_sound(weekly)

@@ -42,7 +42,7 @@ def test_worker_killed_after_a_stage_and_rerun_matches_an_uninterrupted_run(make
     calm, crashy = make_fund("calmw", capital=Decimal(10_000_000_000)), make_fund("crashyw", capital=Decimal(10_000_000_000))
     for f in (calm, crashy):
         portfolio(f, make_loan, staff_in(f, make_staff))
-    day = date(2025, 2, 20)
+    day = date(2025, 2, 28)  # a month's last day: every loan's penalty, whatever weekly cohort the two funds' loan ids fall in
     cob.close_of_business(fund=calm, as_of=day)  # in this process: uninterrupted
 
     job = job_create(fund=crashy, kind="close_of_business", params={"as_of": day.isoformat()})

@@ -19,7 +19,7 @@ from loanfund import chart
 from loanfund.errors import DomainError, InvalidState
 from repayments import cob, sql
 from repayments.models import LoanLedgerLine, Repayment
-from repayments.selectors import loan_balances, loan_state, member_loan_balances, payoff_quote
+from repayments.selectors import loan_balances, loan_state, member_loan_balances, payoff_quote, pending_penalty
 from repayments.services import repayment, repayment_post, repayment_reverse
 
 from .helpers import assert_sound, days
@@ -55,12 +55,13 @@ def assert_same(seen):
 def balances_from_state(loan, today):
     """The balance figures computed from the full loan_state (every installment, every allocation)."""
     state = loan_state(loan)
+    pending = pending_penalty(loan, today)  # not yet posted by close of business (its weekly cohorts): the reads add it
     due_now = [i for i in state.installments if i.due_on <= today]
     nxt = next((i for i in state.installments if i.due_on > today
                 and (i.principal_unpaid > 0 or i.interest_unpaid > 0 or i.savings_unpaid > 0)), None)
     figures = {
         "interest_due": sum((max(i.interest_unpaid, 0) for i in due_now), Decimal(0)),
-        "penalty_due": sum((max(i.penalty_balance, 0) for i in state.installments), Decimal(0)),
+        "penalty_due": sum((max(i.penalty_balance + pending.get(i.id, 0), 0) for i in state.installments), Decimal(0)),
         "principal_due": sum((max(i.principal_unpaid, 0) for i in due_now), Decimal(0)),
         "savings_due": sum((max(i.savings_unpaid, 0) for i in due_now), Decimal(0)),
         "next_installment": {"due_on": nxt.due_on, "amount": nxt.principal_unpaid + nxt.interest_unpaid + nxt.savings_unpaid} if nxt else None,
