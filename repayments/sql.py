@@ -246,6 +246,7 @@ def penalty_owed_select(*, loan: str, today: str, fund_settings_table: str) -> s
     expressions (the read's parameters); the rates are the loan's and the fund's settings in force
     that day. One group per installment, no probe per row: the read's own loan."""
     d = today
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""  # the two rates once, not once per use
     due_days = days(d, "i.due_on")
     weighted = f"a.amount * {days(d, greatest('a.effective_on', 'i.due_on'))}"
     rate = f"(SELECT pl.penalty_rate FROM repayments_loan pl WHERE pl.id = {loan})"
@@ -262,7 +263,7 @@ def penalty_owed_select(*, loan: str, today: str, fund_settings_table: str) -> s
                           * r.penalty_rate
                           + (i.interest * {due_days} - COALESCE(SUM(CASE WHEN a.component = 'interest' THEN {weighted} ELSE 0 END), 0))
                           * r.interest_rate) / 365, 0) AS target
-            FROM (SELECT {rate} AS penalty_rate, {r_i} AS interest_rate) r
+            FROM (SELECT {rate} AS penalty_rate, {r_i} AS interest_rate{fence}) r
             CROSS JOIN repayments_installment i
             LEFT JOIN repayments_allocation a ON a.installment_id = i.id AND a.component IN ('principal', 'interest') AND a.effective_on <= {d}
             WHERE i.loan_id = {loan} AND i.due_on < {d} AND (i.settled_on IS NULL OR i.settled_on >= {d})
