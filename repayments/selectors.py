@@ -532,12 +532,15 @@ def allocations_of(repayment_id: int):
     return Allocation.objects.filter(repayment_id=repayment_id).select_related("installment").order_by("id")
 
 
-def schedule_rows(loan: Loan) -> list[dict]:
+def schedule_rows(loan: Loan, *, today: date) -> list[dict]:
+    """The schedule with what is paid; `penalty_due` per installment to the day (its memo balance and
+    what a catch-up would post today, as the balance reads), so the rows add up to `penalty_due`."""
     state = loan_state(loan)
+    pending = pending_penalty(loan, today) if loan.is_open else {}
     return [
         {"number": i.number, "schedule_version": i.schedule_version, "due_on": i.due_on, "principal": i.principal, "interest": i.interest,
          "savings": i.savings, "total": i.principal + i.interest + i.savings, "principal_paid": i.principal_paid,
-         "interest_paid": i.interest_paid, "savings_paid": i.savings_paid, "penalty_due": max(i.penalty_balance, ZERO),
+         "interest_paid": i.interest_paid, "savings_paid": i.savings_paid, "penalty_due": max(i.penalty_balance + pending.get(i.id, ZERO), ZERO),
          "superseded_on": i.superseded_on}
         for i in state.installments
     ]

@@ -77,7 +77,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, FundScopedVi
     @extend_schema(responses=s.InstallmentSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)
     def schedule(self, request, pk=None):
-        return Response(s.InstallmentSerializer(selectors.schedule_rows(self.get_object()), many=True).data)
+        return Response(s.InstallmentSerializer(selectors.schedule_rows(self.get_object(), today=today()), many=True).data)
 
     @extend_schema(responses=s.TransactionSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)
@@ -218,7 +218,7 @@ class MeLoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, FundScoped
     @extend_schema(responses=s.InstallmentSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)
     def schedule(self, request, pk=None):
-        return Response(s.InstallmentSerializer(selectors.schedule_rows(self.get_object()), many=True).data)
+        return Response(s.InstallmentSerializer(selectors.schedule_rows(self.get_object(), today=today()), many=True).data)
 
     @extend_schema(responses=s.TransactionSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)
