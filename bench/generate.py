@@ -15,7 +15,8 @@ disbursed, collected and closed every business day up to yesterday (docs/servici
   date, so close of business never accrued it), Cr 2111 savings);
 * unpaid installments of loans in arrears: interest accrued on the due date (1331 for the first,
   9112 once the loan is overdue), principal moved 1311 -> 1312 the day after the first missed
-  date, penalty accrued through yesterday on cumulative days (one subledger line per installment);
+  date, penalty accrued through yesterday on cumulative days (one subledger line per installment: every
+  loan caught up, as after a month's last day; close of business then posts a seventh of them a day);
 * restructurings (old schedule superseded, `rescheduled` allocations, new schedule by
   `reamortize`) and write-offs (the servicing write-off entry: Dr 6311 / Cr 1312, 1331, 9112,
   9113; Dr 9111 memo claim) with their own journal entries.
