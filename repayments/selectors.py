@@ -13,7 +13,6 @@ from django.db.models.functions import Coalesce
 
 from loanfund import chart, tenancy
 from loanfund.exposure import MemberExposure
-from loanfund.models import FundSettings
 from loanfund.rows import RowLoader, converted, prepared_cursor  # noqa: F401 - RowLoader, converted: re-exported
 from loanfund.selectors.fund import fund_settings_as_of
 
@@ -369,7 +368,7 @@ def _member_balances_statement() -> str:
     from django.contrib.auth.models import Group
 
     from borrowers.models import Member
-    from loanfund.models import StaffProfile
+    from loanfund.models import FundSettings, StaffProfile
 
     memberships = Member._meta.get_field("user").remote_field.model._meta.get_field("groups").remote_field.through._meta.db_table
     pick = f"(SELECT s.id FROM {FundSettings._meta.db_table} s WHERE s.fund_id = l.fund_id {{}} ORDER BY s.effective_from {{}} LIMIT 1)"
@@ -428,7 +427,7 @@ def _balances_select(tag: int, columns: str = "", gate: str = "") -> str:
     GROUP BY account
     UNION ALL
     SELECT {tag + 2}, {before}NULL, NULL, NULL, SUM(p.owed), NULL, NULL, NULL
-    FROM ({sql.penalty_owed_select(loan="%(loan)s", today="%(today)s", fund_settings_table=FundSettings._meta.db_table)}) p
+    FROM ({sql.penalty_owed_select(loan="%(loan)s", today="%(today)s")}) p
     WHERE p.owed > 0{when}"""
 
 

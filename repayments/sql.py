@@ -161,6 +161,29 @@ def days_past_due_from(source: str, *, as_of: date) -> str:
         GROUP BY i.loan_id"""
 
 
+def penalty_target(d: str, *, p_weighted: str, i_weighted: str, penalty_rate: str, interest_rate: str) -> str:
+    """The penalty through day `d` of installment `i` on cumulative days, rounded once (DOMAIN.md):
+    its principal (and, at `interest_rate`, its interest) times the days since it fell due, less
+    each settlement times the days it saved (`p_weighted`, `i_weighted`)."""
+    due_days = days(d, "i.due_on")
+    return f"""ROUND(((i.principal * {due_days} - COALESCE({p_weighted}, 0)) * {penalty_rate}
+                          + (i.interest * {due_days} - COALESCE({i_weighted}, 0)) * {interest_rate}) / 365, 0)"""
+
+
+def unpaid_at_start(*, p_before: str, i_before: str, interest_rate: str) -> str:
+    """Installment `i` still bears penalty on day d: principal (or, with interest on overdue
+    interest, interest) unpaid at the start of the day; else its target is final."""
+    return f"(i.principal - COALESCE({p_before}, 0) > 0 OR ({interest_rate} > 0 AND i.interest - COALESCE({i_before}, 0) > 0))"
+
+
+def overdue_interest_rate_sql(*, fund: str, on: str) -> str:
+    """sql.overdue_interest_rate as an SQL expression: the fund's rate of interest on overdue interest
+    in the settings row in force on `on` (the earliest row before any), 0 when the option is off."""
+    rate = ("(SELECT CASE WHEN s.interest_on_overdue_interest_enabled THEN s.max_interest_on_overdue_interest_rate ELSE 0 END "
+            f"FROM loanfund_fundsettings s WHERE s.fund_id = {fund} {{}} ORDER BY s.effective_from {{}} LIMIT 1)")
+    return f"COALESCE({rate.format(f'AND s.effective_from <= {on}', 'DESC')}, {rate.format('', 'ASC')})"
+
+
 def penalty_memo_cohort(column: str, *, as_of: date, every_days: int) -> str:
     """SQL condition on the loan id `column` for the loans whose penalty close of business posts on
     `as_of`: those whose id falls on that day of an `every_days` cycle, and every loan on a month's
@@ -208,13 +231,13 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | Iterable
         candidates = f" AND i.loan_id IN (SELECT a.loan_id FROM {arrears} a WHERE a.dpd > 0{cohort('a.loan_id')} UNION {paid_that_day})"
     targets = f"""
             SELECT i.loan_id, i.id AS installment_id,
-                   ROUND(((i.principal * {days(d, 'i.due_on')} - COALESCE({p}.p_weighted, 0)) * {loan}.penalty_rate
-                          + (i.interest * {days(d, 'i.due_on')} - COALESCE({p}.i_weighted, 0)) * {r_i}) / 365, 0) AS target
+                   {penalty_target(d, p_weighted=f"{p}.p_weighted", i_weighted=f"{p}.i_weighted", penalty_rate=f"{loan}.penalty_rate",
+                                   interest_rate=r_i)} AS target
             FROM {rows}
             WHERE {scope}({loan}.penalty_rate > 0 OR {r_i} > 0) AND i.due_on < {d}{_loan_filter(loan_id)}{candidates}
               -- settled before the day: nothing unpaid at its start, the target is final
               AND (i.settled_on IS NULL OR i.settled_on >= {d})
-              AND (i.principal - COALESCE({p}.p_before, 0) > 0 OR ({r_i} > 0 AND i.interest - COALESCE({p}.i_before, 0) > 0))"""
+              AND {unpaid_at_start(p_before=f"{p}.p_before", i_before=f"{p}.i_before", interest_rate=r_i)}"""
     # What is accrued, and the last day accrued, per target: one index probe per installment
     # (LATERAL on PostgreSQL; the fence keeps the targets from being recomputed in the filter).
     if connection.vendor == "postgresql":
@@ -238,7 +261,7 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | Iterable
     """
 
 
-def penalty_owed_select(*, loan: str, today: str, fund_settings_table: str) -> str:
+def penalty_owed_select(*, loan: str, today: str) -> str:
     """(owed) per installment of one loan with penalty owed on `today`: what its memo lines hold
     (accrued less collected) plus what a catch-up through `today` would accrue (penalty_accrual_select's
     target less what is accrued), so a read shows the penalty to the day whatever day close of
@@ -247,29 +270,26 @@ def penalty_owed_select(*, loan: str, today: str, fund_settings_table: str) -> s
     that day. One group per installment, no probe per row: the read's own loan."""
     d = today
     fence = " OFFSET 0" if connection.vendor == "postgresql" else ""  # the two rates once, not once per use
-    due_days = days(d, "i.due_on")
-    weighted = f"a.amount * {days(d, greatest('a.effective_on', 'i.due_on'))}"
     rate = f"(SELECT pl.penalty_rate FROM repayments_loan pl WHERE pl.id = {loan})"
-    in_force = f"s.effective_from <= {d}"
-    r_i = f"""COALESCE((SELECT CASE WHEN s.interest_on_overdue_interest_enabled THEN s.max_interest_on_overdue_interest_rate ELSE 0 END
-                          FROM {fund_settings_table} s WHERE s.fund_id = (SELECT fl.fund_id FROM repayments_loan fl WHERE fl.id = {loan})
-                         ORDER BY CASE WHEN {in_force} THEN 0 ELSE 1 END, CASE WHEN {in_force} THEN s.effective_from END DESC,
-                                  s.effective_from LIMIT 1), 0)"""
-    principal_before = f"COALESCE(SUM(CASE WHEN a.component = 'principal' AND a.effective_on < {d} THEN a.amount ELSE 0 END), 0)"
-    interest_before = f"COALESCE(SUM(CASE WHEN a.component = 'interest' AND a.effective_on < {d} THEN a.amount ELSE 0 END), 0)"
+    r_i = f"COALESCE({overdue_interest_rate_sql(fund=f'(SELECT fl.fund_id FROM repayments_loan fl WHERE fl.id = {loan})', on=d)}, 0)"
+    weighted = f"a.amount * {days(d, greatest('a.effective_on', 'i.due_on'))}"
+
+    def settled(component: str, amount: str, when: str = "") -> str:
+        return f"SUM(CASE WHEN a.component = '{component}'{when} THEN {amount} ELSE 0 END)"
+
+    before = f" AND a.effective_on < {d}"
     targets = f"""
             SELECT i.id AS installment_id, 0 AS balance, 0 AS accrued, NULL AS last_on, 1 AS pending,
-                   ROUND(((i.principal * {due_days} - COALESCE(SUM(CASE WHEN a.component = 'principal' THEN {weighted} ELSE 0 END), 0))
-                          * r.penalty_rate
-                          + (i.interest * {due_days} - COALESCE(SUM(CASE WHEN a.component = 'interest' THEN {weighted} ELSE 0 END), 0))
-                          * r.interest_rate) / 365, 0) AS target
+                   {penalty_target(d, p_weighted=settled('principal', weighted), i_weighted=settled('interest', weighted),
+                                   penalty_rate="r.penalty_rate", interest_rate="r.interest_rate")} AS target
             FROM (SELECT {rate} AS penalty_rate, {r_i} AS interest_rate{fence}) r
             CROSS JOIN repayments_installment i
             LEFT JOIN repayments_allocation a ON a.installment_id = i.id AND a.component IN ('principal', 'interest') AND a.effective_on <= {d}
             WHERE i.loan_id = {loan} AND i.due_on < {d} AND (i.settled_on IS NULL OR i.settled_on >= {d})
               AND (r.penalty_rate > 0 OR r.interest_rate > 0)
             GROUP BY i.id, i.principal, i.interest, i.due_on, r.penalty_rate, r.interest_rate
-            HAVING i.principal - {principal_before} > 0 OR (r.interest_rate > 0 AND i.interest - {interest_before} > 0)"""
+            HAVING {unpaid_at_start(p_before=settled('principal', 'a.amount', before), i_before=settled('interest', 'a.amount', before),
+                                    interest_rate="r.interest_rate")}"""
     memo = f"""
             SELECT s.installment_id, s.amount AS balance, CASE WHEN s.kind = 'penalty_accrual' THEN s.amount ELSE 0 END AS accrued,
                    CASE WHEN s.kind = 'penalty_accrual' AND s.amount > 0 THEN s.entry_date END AS last_on, 0 AS pending, 0 AS target

@@ -62,14 +62,12 @@ def loans_lock_for_posting(*, fund: Fund, loan_ids, paid_on: date) -> dict[int, 
     (`overdue_interest_rate`, as sql.overdue_interest_rate reads it). Raw SQL: the ORM form costs
     more to compile than to run. The loans of `fund` among `loan_ids`, by id."""
     loan_rows, fund_rows, version_rows = (RowLoader.of(Loan, "l"), RowLoader.of(Fund, "f"), RowLoader.of(LoanProductVersion, "v"))
-    rate = ("(SELECT CASE WHEN s.interest_on_overdue_interest_enabled THEN s.max_interest_on_overdue_interest_rate ELSE 0 END "
-            "FROM loanfund_fundsettings s WHERE s.fund_id = l.fund_id {} ORDER BY s.effective_from {} LIMIT 1)")
     lock = " FOR UPDATE OF l" if connection.features.has_select_for_update_of else ""
     statement = f"""
         SELECT {loan_rows.columns}, {fund_rows.columns}, {version_rows.columns},
                EXISTS (SELECT 1 FROM repayments_repayment r WHERE r.loan_id = l.id AND r.status = %(posted)s AND r.paid_on > %(on)s),
                (SELECT MAX(a.effective_on) FROM repayments_allocation a WHERE a.loan_id = l.id),
-               COALESCE({rate.format("AND s.effective_from <= %(on)s", "DESC")}, {rate.format("", "ASC")})
+               {sql.overdue_interest_rate_sql(fund="l.fund_id", on="%(on)s")}
         FROM repayments_loan l
         JOIN loanfund_fund f ON f.id = l.fund_id
         JOIN loanfund_loanproductversion v ON v.id = l.product_version_id
