@@ -206,6 +206,7 @@ def lower_bound_sql(fund_id: int, as_of: date, *, unsettled_only: bool = True) -
 
 
 def section_close_of_business(args, fund):
+    from django.conf import settings
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -230,8 +231,6 @@ def section_close_of_business(args, fund):
     def timed_run(every_days: int) -> tuple[float, dict]:
         """Close of business for today, rolled back, with the penalty memo of the loans of every
         `every_days`-th day (settings.PENALTY_MEMO_EVERY_DAYS; 1: every loan, as on a month's last day)."""
-        from django.conf import settings
-
         # Each run here is rolled back, and leaves its subledger lines as dead index entries that
         # the next run's probes step over; a real day commits and autovacuum tidies after it.
         with connection.cursor() as cursor:
@@ -252,8 +251,6 @@ def section_close_of_business(args, fund):
         finally:
             settings.PENALTY_MEMO_EVERY_DAYS = kept
         return elapsed, result
-
-    from django.conf import settings
 
     every_days = settings.PENALTY_MEMO_EVERY_DAYS
     elapsed, result = timed_run(every_days)

@@ -111,18 +111,22 @@ def interest_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = 
     """
 
 
-def settlement_sums_join(*, fund_id: int, as_of: date) -> str:
-    """Joins alias `p` to installment `i`: its principal and interest settled by the day (paid), each
-    weighted by the days it saved (for the penalty), and settled before the day."""
-    d = lit(as_of)
+def settlement_sums(d: str) -> str:
+    """Aggregates over allocations `a` of installment `i` (those settling its principal or interest
+    by the day `d`, an SQL date): p_weighted, i_weighted (each settlement weighted by the days it
+    saved: the penalty), p_before, i_before (settled before the day), paid."""
     weighted = f"a.amount * {days(d, greatest('a.effective_on', 'i.due_on'))}"
-    # Per installment: principal and interest settled, weighted by the days each settlement saved,
-    # and settled before the day.
-    sums = f"""SUM(CASE WHEN a.component = 'principal' THEN {weighted} ELSE 0 END) AS p_weighted,
+    return f"""SUM(CASE WHEN a.component = 'principal' THEN {weighted} ELSE 0 END) AS p_weighted,
                    SUM(CASE WHEN a.component = 'interest' THEN {weighted} ELSE 0 END) AS i_weighted,
                    SUM(CASE WHEN a.component = 'principal' AND a.effective_on < {d} THEN a.amount ELSE 0 END) AS p_before,
                    SUM(CASE WHEN a.component = 'interest' AND a.effective_on < {d} THEN a.amount ELSE 0 END) AS i_before,
                    SUM(a.amount) AS paid"""
+
+
+def settlement_sums_join(*, fund_id: int, as_of: date) -> str:
+    """Joins alias `p` to installment `i`: its settlement_sums as of the day."""
+    d = lit(as_of)
+    sums = settlement_sums(d)
     settled_by = "a.component IN ('principal', 'interest') AND a.effective_on <= " + d
     if connection.vendor == "postgresql":
         # One index-only probe per candidate installment (the covering index of migration 0004),
@@ -272,24 +276,19 @@ def penalty_owed_select(*, loan: str, today: str) -> str:
     fence = " OFFSET 0" if connection.vendor == "postgresql" else ""  # the two rates once, not once per use
     rate = f"(SELECT pl.penalty_rate FROM repayments_loan pl WHERE pl.id = {loan})"
     r_i = f"COALESCE({overdue_interest_rate_sql(fund=f'(SELECT fl.fund_id FROM repayments_loan fl WHERE fl.id = {loan})', on=d)}, 0)"
-    weighted = f"a.amount * {days(d, greatest('a.effective_on', 'i.due_on'))}"
-
-    def settled(component: str, amount: str, when: str = "") -> str:
-        return f"SUM(CASE WHEN a.component = '{component}'{when} THEN {amount} ELSE 0 END)"
-
-    before = f" AND a.effective_on < {d}"
     targets = f"""
             SELECT i.id AS installment_id, 0 AS balance, 0 AS accrued, NULL AS last_on, 1 AS pending,
-                   {penalty_target(d, p_weighted=settled('principal', weighted), i_weighted=settled('interest', weighted),
-                                   penalty_rate="r.penalty_rate", interest_rate="r.interest_rate")} AS target
-            FROM (SELECT {rate} AS penalty_rate, {r_i} AS interest_rate{fence}) r
-            CROSS JOIN repayments_installment i
-            LEFT JOIN repayments_allocation a ON a.installment_id = i.id AND a.component IN ('principal', 'interest') AND a.effective_on <= {d}
-            WHERE i.loan_id = {loan} AND i.due_on < {d} AND (i.settled_on IS NULL OR i.settled_on >= {d})
-              AND (r.penalty_rate > 0 OR r.interest_rate > 0)
-            GROUP BY i.id, i.principal, i.interest, i.due_on, r.penalty_rate, r.interest_rate
-            HAVING {unpaid_at_start(p_before=settled('principal', 'a.amount', before), i_before=settled('interest', 'a.amount', before),
-                                    interest_rate="r.interest_rate")}"""
+                   {penalty_target(d, p_weighted="i.p_weighted", i_weighted="i.i_weighted", penalty_rate="i.penalty_rate",
+                                   interest_rate="i.interest_rate")} AS target
+            FROM (SELECT i.id, i.principal, i.interest, i.due_on, r.penalty_rate, r.interest_rate, {settlement_sums(d)}
+                  FROM (SELECT {rate} AS penalty_rate, {r_i} AS interest_rate{fence}) r
+                  CROSS JOIN repayments_installment i
+                  LEFT JOIN repayments_allocation a
+                         ON a.installment_id = i.id AND a.component IN ('principal', 'interest') AND a.effective_on <= {d}
+                  WHERE i.loan_id = {loan} AND i.due_on < {d} AND (i.settled_on IS NULL OR i.settled_on >= {d})
+                    AND (r.penalty_rate > 0 OR r.interest_rate > 0)
+                  GROUP BY i.id, i.principal, i.interest, i.due_on, r.penalty_rate, r.interest_rate) i
+            WHERE {unpaid_at_start(p_before="i.p_before", i_before="i.i_before", interest_rate="i.interest_rate")}"""
     memo = f"""
             SELECT s.installment_id, s.amount AS balance, CASE WHEN s.kind = 'penalty_accrual' THEN s.amount ELSE 0 END AS accrued,
                    CASE WHEN s.kind = 'penalty_accrual' AND s.amount > 0 THEN s.entry_date END AS last_on, 0 AS pending, 0 AS target
