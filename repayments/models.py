@@ -200,7 +200,11 @@ class Allocation(ImmutableModel):
         indexes = [
             models.Index(fields=["installment", "effective_on"], name="allocation_installment_idx"),
             models.Index(fields=["loan", "effective_on"], name="allocation_loan_idx"),
-            models.Index(fields=["fund", "effective_on"], name="allocation_fund_date_idx"),
+            # The period reports sum a month's collections by component from this index alone: a
+            # month is one contiguous slice of it, whatever the heap's order (portfolios migrated
+            # from spreadsheets load years of history loan by loan, and back-dated repayments and
+            # replays land far from their dates), where the heap rows would be read at random.
+            models.Index(fields=["fund", "effective_on"], include=["kind", "component", "amount"], name="allocation_fund_date_cover_idx"),
         ]
         ordering = ["id"]
 

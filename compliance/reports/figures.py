@@ -107,17 +107,22 @@ def snapshot_totals(run: ProvisionRun) -> dict:
     return row
 
 
+# A period's collections by component: an index-only scan of allocation_fund_date_cover_idx (a
+# month is one slice of it; the heap rows of its allocations can be anywhere in the table).
+COLLECTIONS_SQL = """
+        SELECT component, COALESCE(SUM(amount), 0) FROM repayments_allocation
+         WHERE fund_id = %(fund)s AND effective_on BETWEEN %(start)s AND %(end)s
+           AND kind IN ('payment', 'reversal', 'recovery')
+         GROUP BY component"""
+
+
 def period_flows(*, fund: Fund, period: Period) -> dict:
     """Disbursements, collections and write-offs inside the period, from servicing's dated rows."""
     params = {"fund": fund.pk, "start": period.start, "end": period.end}
     [disbursed] = _dicts("""
         SELECT COUNT(*) AS n, COALESCE(SUM(principal_disbursed), 0) AS amount, COUNT(DISTINCT member_id) AS borrowers
           FROM repayments_loan WHERE fund_id = %(fund)s AND disbursed_on BETWEEN %(start)s AND %(end)s""", params)
-    collected = dict(_rows("""
-        SELECT component, COALESCE(SUM(amount), 0) FROM repayments_allocation
-         WHERE fund_id = %(fund)s AND effective_on BETWEEN %(start)s AND %(end)s
-           AND kind IN ('payment', 'reversal', 'recovery')
-         GROUP BY component""", params))
+    collected = dict(_rows(COLLECTIONS_SQL, params))
     [written] = _dicts("""
         SELECT COUNT(*) AS n, COALESCE(SUM(w.principal), 0) AS principal, COALESCE(SUM(w.from_provision), 0) AS from_provision
           FROM repayments_writeoff w JOIN repayments_loan l ON l.id = w.loan_id
