@@ -112,7 +112,9 @@ class Installment(models.Model):
             models.CheckConstraint(condition=models.Q(principal__gte=0, interest__gte=0, savings__gte=0), name="installment_amounts_non_negative"),
         ]
         indexes = [
-            models.Index(fields=["loan", "due_on"], name="installment_loan_due_idx"),
+            # A loan's installments are read through the unique constraint's index (loan first): a
+            # second index by loan (loan, due_on) cost a posting one more random leaf read per
+            # loan, since settling an installment is an update that adds an entry to every index.
             # Close of business reads the installments falling due on a day.
             models.Index(fields=["due_on"], name="installment_due_idx", condition=models.Q(superseded_on__isnull=True)),
             # Days past due, penalty and dues as of a date read only the installments unsettled that
@@ -198,7 +200,12 @@ class Allocation(ImmutableModel):
 
     class Meta:
         indexes = [
-            models.Index(fields=["installment", "effective_on"], name="allocation_installment_idx"),
+            # An installment's allocations, and (index only) what settled it: close of business,
+            # days past due and the balance reads sum principal and interest from this index alone.
+            # One index by installment, not two: every allocation a posting writes adds an entry
+            # to each, at a random leaf (migration 0014).
+            models.Index(fields=["installment", "effective_on"], include=["fund", "component", "amount"],
+                         condition=models.Q(installment__isnull=False), name="allocation_inst_cover_idx"),
             models.Index(fields=["loan", "effective_on"], name="allocation_loan_idx"),
             # The period reports sum a month's collections by component from this index alone: a
             # month is one contiguous slice of it, whatever the heap's order (portfolios migrated

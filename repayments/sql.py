@@ -62,7 +62,7 @@ def days_past_due_select(*, fund_id: int, as_of: date, loan_id: int | None = Non
     day (DOMAIN.md days past due); a loan not listed is 0 days past due.
 
     Reads only the installments due before the date and not settled as of it, and sums the
-    principal and interest allocations of those alone (the covering index of migration 0004)."""
+    principal and interest allocations of those alone (allocation_inst_cover_idx)."""
     d = lit(as_of)
     return f"""
         SELECT i.loan_id, MAX({days(d, 'i.due_on')}) AS dpd
@@ -129,7 +129,7 @@ def settlement_sums_join(*, fund_id: int, as_of: date) -> str:
     sums = settlement_sums(d)
     settled_by = "a.component IN ('principal', 'interest') AND a.effective_on <= " + d
     if connection.vendor == "postgresql":
-        # One index-only probe per candidate installment (the covering index of migration 0004),
+        # One index-only probe per candidate installment (allocation_inst_cover_idx),
         # none for one never paid by the day: a hash join would read every allocation of the fund.
         paid = f"""CROSS JOIN LATERAL (SELECT {sums} FROM repayments_allocation a
                                         WHERE {may_have_allocations('i', d)} AND a.installment_id = i.id AND {settled_by}) p"""
