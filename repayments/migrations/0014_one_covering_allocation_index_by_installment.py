@@ -30,12 +30,15 @@ class Migration(migrations.Migration):
         ('repayments', '0013_installments_by_loan_through_the_unique_index'),
     ]
 
+    # The old indexes' files are freed only at commit: on a disk without room for the new index and
+    # its sort next to them (at 1M loans about 6 + 7 GB), drop the two first by hand; both drops
+    # here say IF EXISTS.
     operations = [
+        migrations.RunPython(drop_old, restore_old),
+        migrations.RemoveIndex(model_name='allocation', name='allocation_installment_idx'),
         migrations.AddIndex(
             model_name='allocation',
             index=models.Index(condition=models.Q(('installment__isnull', False)), fields=['installment', 'effective_on'],
                                include=('fund', 'component', 'amount'), name='allocation_inst_cover_idx'),
         ),
-        migrations.RemoveIndex(model_name='allocation', name='allocation_installment_idx'),
-        migrations.RunPython(drop_old, restore_old),
     ]
