@@ -119,7 +119,7 @@ def section_schedule(args):
 def section_repayments(args, fund):
     import random
 
-    from django.db import connection
+    from django.db import DatabaseError, connection
     from django.utils import timezone
 
     from loanfund.errors import DomainError
@@ -128,6 +128,12 @@ def section_repayments(args, fund):
 
     today = timezone.localdate()
     count = args.repayments
+    if connection.vendor == "postgresql":
+        try:  # read times for database_reads (a superuser setting: without it only the page counts)
+            with connection.cursor() as cursor:
+                cursor.execute("SET track_io_timing = on")
+        except DatabaseError:  # not allowed for this role: page counts only
+            pass
     open_loans = Loan.objects.filter(fund=fund, status__in=["in_arrears", "active"])
     # The worst case: the loans longest in arrears (catch-up and penalty work on every one), half
     # posted one by one and half on collection sheets. Then a collection sheet as a grassroots union
@@ -169,6 +175,7 @@ def section_repayments(args, fund):
         size = args.sheet_lines
         posted = 0
         connection.queries_log.clear()
+        io_before = database_reads()
         start = time.perf_counter()
         for first in range(0, len(loans), size):
             lines = [RepaymentLine(loan_id, amounts[loan_id], today, f"BENCH-{label}-{stamp}-{first + k}", "payroll_deduction")
@@ -178,6 +185,11 @@ def section_repayments(args, fund):
         rate = posted / elapsed if elapsed else 0
         text = f"repayments/s on collection sheets of {size} lines (collection_sheet_post), {posted} {label}, one process"
         record("2", text, f"{rate:,.0f}", "≥ 300" if bar else "", rate >= 300 if bar else None)
+        io_after = database_reads()
+        if io_before and io_after and posted:
+            reads, read_ms = io_after[0] - io_before[0], io_after[1] - io_before[1]
+            per_read = f"{read_ms / reads:.2f} ms each, {read_ms / 1000:.1f} s of the {elapsed:.1f} s" if reads and read_ms else "read time not tracked"
+            record("2", "  pages read from outside shared buffers per line (database-wide); their read time", f"{reads / posted:.1f}; {per_read}")
 
     sheets(worst[1::2], "loans longest in arrears", bar=False)
     in_arrears = Loan.objects.filter(pk__in=sample, days_past_due__gt=0).count()
@@ -187,6 +199,21 @@ def section_repayments(args, fund):
 # ------------------------------------------------------------------------------------------------
 # 3. Close of business
 # ------------------------------------------------------------------------------------------------
+
+
+def database_reads() -> tuple[int, float] | None:
+    """(blocks read, ms spent reading them) by the whole database so far: the disk's share of a
+    run (ms only with track_io_timing on; the benchmark turns it on for its session if allowed)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")  # this session's counts, flushed once it is idle
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT blks_read, blk_read_time FROM pg_stat_database WHERE datname = current_database()")
+        blocks, ms = cursor.fetchone()
+    return int(blocks), float(ms)
 
 
 def lower_bound_sql(fund_id: int, as_of: date, *, unsettled_only: bool = True) -> str:
