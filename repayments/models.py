@@ -115,8 +115,6 @@ class Installment(models.Model):
             # A loan's installments are read through the unique constraint's index (loan first): a
             # second index by loan (loan, due_on) cost a posting one more random leaf read per
             # loan, since settling an installment is an update that adds an entry to every index.
-            # Close of business reads the installments falling due on a day.
-            models.Index(fields=["due_on"], name="installment_due_idx", condition=models.Q(superseded_on__isnull=True)),
             # Days past due, penalty and dues as of a date read only the installments unsettled that
             # day: those unsettled today (a small partial index: the arrears book and what falls due)
             # and those settled after that day (the range on settled_on).
