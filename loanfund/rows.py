@@ -9,12 +9,17 @@ from django.db import connection
 
 
 @contextmanager
-def prepared_cursor():
+def prepared_cursor(*, native: bool = False):
     """A cursor for the few statements every request runs (the JWT user, the balance read):
     PostgreSQL plans each once per connection instead of on every call (server-side binding; the
     connection prepares a statement from its DB_PREPARE_THRESHOLD-th run). Planning those joins
     cost more than running them (1.7 ms against 0.4 ms for the balance read at 1,000,000 loans).
-    Django's own cursors stay client-side and unprepared. Other backends: the usual cursor."""
+    Django's own cursors stay client-side and unprepared. Other backends: the usual cursor.
+
+    native: the statement is already in PostgreSQL's own placeholders (native_placeholders) and
+    goes to the server as it is. psycopg rewrites %(name)s placeholders on every call once a
+    statement is longer than its conversion cache takes (4 KB): 0.25 ms a request for the
+    member's balance read."""
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             yield cursor
@@ -23,8 +28,18 @@ def prepared_cursor():
 
     connection.ensure_connection()
     # Django's wrapper (query log, execute wrappers, error translation) around a server-side cursor.
-    with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
+    with connection._prepare_cursor((psycopg.RawCursor if native else psycopg.Cursor)(connection.connection)) as cursor:
         yield cursor
+
+
+def native_placeholders(statement: str, names: tuple[str, ...]) -> str:
+    """`statement` with %(name)s written as PostgreSQL's $1, $2, ... in the order of `names`, for
+    prepared_cursor(native=True) and a parameter sequence in that order."""
+    for position, name in enumerate(names, start=1):
+        statement = statement.replace(f"%({name})s", f"${position}")
+    if "%(" in statement or "%s" in statement:
+        raise ValueError("a placeholder is not among the names given")
+    return statement.replace("%%", "%")
 
 
 class RowLoader:

@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 
 from loanfund import chart, tenancy
 from loanfund.exposure import MemberExposure
-from loanfund.rows import RowLoader, converted, prepared_cursor  # noqa: F401 - RowLoader, converted: re-exported
+from loanfund.rows import RowLoader, converted, native_placeholders, prepared_cursor  # noqa: F401 - RowLoader, converted: re-exported
 from loanfund.selectors.fund import fund_settings_as_of
 
 from . import sql
@@ -334,8 +334,10 @@ def member_loan_balances(user, *, loan_id: int, today: date) -> tuple[bool, dict
     joined to this user's member record and its fund)."""
     from loanfund.models import Fund, StaffProfile
 
-    with prepared_cursor() as cursor:
-        cursor.execute(_member_balances_statement(), {"user": user.pk, "loan": loan_id, "today": today})
+    statement, native = _member_balances_statement()
+    params = {"user": user.pk, "loan": loan_id, "today": today}
+    with prepared_cursor(native=native) as cursor:
+        cursor.execute(statement, tuple(params[name] for name in _MEMBER_BALANCES_PARAMS) if native else params)
         rows = cursor.fetchall()
     if not rows or rows[0][0] != 0:
         return False, None
@@ -356,13 +358,15 @@ def member_loan_balances(user, *, loan_id: int, today: date) -> tuple[bool, dict
 
 
 _member_balances_statements: dict = {}
+_MEMBER_BALANCES_PARAMS = ("user", "loan", "today")
 
 
-def _member_balances_statement() -> str:
+def _member_balances_statement() -> tuple[str, bool]:
     """The rows, tagged: 0 the member record (member id, fund id) once per role of the user (the
     role's name in the loan number's column); 1 the loan if it is the member's (id, member, restructure count, the four
     classification thresholds in force today, the three dates, principal disbursed, apr, eir,
-    number, status); then _balances_select's rows (tags 2-4), read only when the loan is theirs."""
+    number, status); then _balances_select's rows (tags 2-4), read only when the loan is theirs.
+    With whether it is in PostgreSQL's own placeholders (prepared_cursor's `native`)."""
     if connection.vendor in _member_balances_statements:
         return _member_balances_statements[connection.vendor]
     from django.contrib.auth.models import Group
@@ -398,8 +402,11 @@ def _member_balances_statement() -> str:
     UNION ALL
     {_balances_select(2, ", ".join(["NULL"] * 15), gate="EXISTS (SELECT 1 FROM l)")}
     ORDER BY 1, 17, 18, 19"""
-    _member_balances_statements[connection.vendor] = statement
-    return statement
+    native = connection.vendor == "postgresql"
+    if native:
+        statement = native_placeholders(statement, _MEMBER_BALANCES_PARAMS)
+    _member_balances_statements[connection.vendor] = statement, native
+    return statement, native
 
 
 def _balances_select(tag: int, columns: str = "", gate: str = "") -> str:

@@ -107,3 +107,14 @@ def test_a_token_with_a_malformed_user_id_is_refused(make_loan, member_user):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert client.get(f"/api/v1/me/loans/{loan.pk}/").status_code == 401
+
+
+def test_native_placeholders_number_each_name_once_and_refuse_a_name_not_given():
+    """The member's balance read goes to PostgreSQL in its own $n placeholders (psycopg would
+    rewrite a statement over 4 KB on every request); every use of a name is the same $n."""
+    from loanfund.rows import native_placeholders
+
+    sql = "a = %(user)s AND b = %(loan)s AND c LIKE 'x%%' AND d = %(user)s"
+    assert native_placeholders(sql, ("user", "loan")) == "a = $1 AND b = $2 AND c LIKE 'x%' AND d = $1"
+    with pytest.raises(ValueError):
+        native_placeholders(sql, ("user",))
