@@ -183,17 +183,20 @@ class Allocation(ImmutableModel):
         WRITTEN_OFF = "written_off"
         RECOVERY = "recovery"
 
-    # FK columns led by a composite index below carry no index of their own (write cost).
-    fund = models.ForeignKey("loanfund.Fund", on_delete=models.PROTECT, related_name="+", db_index=False)
-    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="allocations", db_index=False)
-    repayment = models.ForeignKey(Repayment, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations")
-    installment = models.ForeignKey(Installment, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations", db_index=False)
+    # FK columns led by a composite index below carry no index of their own (write cost). The
+    # references are checked once per INSERT statement, not per row (migration 0015).
+    fund = models.ForeignKey("loanfund.Fund", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="allocations", db_index=False, db_constraint=False)
+    repayment = models.ForeignKey(Repayment, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations", db_constraint=False)
+    installment = models.ForeignKey(Installment, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations", db_index=False,
+                                    db_constraint=False)
     component = models.CharField(max_length=10, choices=Component.choices)
     kind = models.CharField(max_length=12, choices=Kind.choices)
     amount = money_field()  # signed: reversals are negative
     effective_on = models.DateField()
-    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
-    journal_entry = models.ForeignKey("loanfund.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by", db_constraint=False)
+    journal_entry = models.ForeignKey("loanfund.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                      db_constraint=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
