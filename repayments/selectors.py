@@ -323,23 +323,50 @@ def _member_cache(user, member, fund, role_names) -> None:
 
 
 def member_loan_balances(user, *, loan_id: int, today: date) -> tuple[bool, dict | None]:
-    """GET /me/loans/{id}/ in one statement after the token's user: whether `user` is a member
-    (a member record, no staff profile), and loan_balances' shape of their loan `loan_id` (None
-    when it is not theirs or not in their fund: 404). For a member, their fund and roles are
-    recorded for tenancy (the role check that follows reads them); a staff user, or one without a
-    member record, gets (False, None) and nothing recorded: the caller takes the general path.
+    """GET /me/loans/{id}/ in one statement after the user: whether `user` is a member (a member
+    record, no staff profile), and loan_balances' shape of their loan `loan_id` (None when it is
+    not theirs or not in their fund: 404). For a member, their fund and roles are recorded for
+    tenancy (the role check that follows reads them); a staff user, or one without a member record,
+    gets (False, None) and nothing recorded: the caller takes the general path."""
+    rows = _member_balances_rows(user.pk, loan_id=loan_id, today=today)
+    if not rows or rows[0][0] != 0:  # no such user (the penalty's aggregate row is there whatever)
+        return False, None
+    return _member_balances_of(user, rows, today=today)
 
-    Only the figures are read, no model instance is built (the loan's, member's and fund's rows
+
+def user_and_member_loan_balances(user_id, *, loan_id: int, today: date):
+    """member_loan_balances for the user whose id a token names, read in the same statement as
+    the balances (the JWT authentication's one round trip on GET /me/loans/{id}/): (the user, or
+    None when there is none; whether they are a member; the balances). The caller authenticates
+    the user (active, token not revoked) before it uses anything else."""
+    rows = _member_balances_rows(user_id, loan_id=loan_id, today=today)
+    if not rows or rows[0][0] != 0:  # no such user (the penalty's aggregate row is there whatever)
+        return None, False, None
+    user = _token_users().build(rows[0], _MEMBER_BALANCES_WIDTH)
+    return (user, *_member_balances_of(user, rows, today=today))
+
+
+def _token_users() -> RowLoader:
+    from django.contrib.auth import get_user_model
+
+    return RowLoader.of(get_user_model(), "u", defer=("last_login", "date_joined"))  # as loanfund.api.authentication reads it
+
+
+def _member_balances_rows(user_id, *, loan_id: int, today: date) -> list:
+    statement, native = _member_balances_statement()
+    params = {"user": user_id, "loan": loan_id, "today": today}
+    with prepared_cursor(native=native) as cursor:
+        cursor.execute(statement, tuple(params[name] for name in _MEMBER_BALANCES_PARAMS) if native else params)
+        return cursor.fetchall()
+
+
+def _member_balances_of(user, rows, *, today: date) -> tuple[bool, dict | None]:
+    """Only the figures are read, no model instance is built (the loan's, member's and fund's rows
     cost more to turn into instances than to read); tenant isolation is in the SQL (the loan is
     joined to this user's member record and its fund)."""
     from loanfund.models import Fund, StaffProfile
 
-    statement, native = _member_balances_statement()
-    params = {"user": user.pk, "loan": loan_id, "today": today}
-    with prepared_cursor(native=native) as cursor:
-        cursor.execute(statement, tuple(params[name] for name in _MEMBER_BALANCES_PARAMS) if native else params)
-        rows = cursor.fetchall()
-    if not rows or rows[0][0] != 0:
+    if rows[0][1] is None:  # the user has no member record, or has a staff profile
         return False, None
     fund = Fund.from_db(connection.alias, ["id"], [rows[0][2]])  # the fund's other fields load if read
     tenancy.user_scope_set(user, fund=fund, roles=(row[14] for row in rows if row[0] == 0 and row[14] is not None))
@@ -359,11 +386,13 @@ def member_loan_balances(user, *, loan_id: int, today: date) -> tuple[bool, dict
 
 _member_balances_statements: dict = {}
 _MEMBER_BALANCES_PARAMS = ("user", "loan", "today")
+_MEMBER_BALANCES_WIDTH = 23  # the columns before the user's
 
 
 def _member_balances_statement() -> tuple[str, bool]:
-    """The rows, tagged: 0 the member record (member id, fund id) once per role of the user (the
-    role's name in the loan number's column); 1 the loan if it is the member's (id, member, restructure count, the four
+    """The rows, tagged: 0 the user once per role (the role's name in the loan number's column),
+    with their member record (member id, fund id; NULL when they have none or are staff) and,
+    from column _MEMBER_BALANCES_WIDTH on, the user's own columns (_token_users); 1 the loan if it is the member's (id, member, restructure count, the four
     classification thresholds in force today, the three dates, principal disbursed, apr, eir,
     number, status); then _balances_select's rows (tags 2-4), read only when the loan is theirs.
     With whether it is in PostgreSQL's own placeholders (prepared_cursor's `native`)."""
@@ -381,6 +410,8 @@ def _member_balances_statement() -> tuple[str, bool]:
                      for name in ("due_on", "schedule_version", "number", "principal", "interest", "savings")]
     balance_types.append(LoanLedgerLine._meta.get_field("account").db_type(connection))
     typed_nulls = ", ".join(f"CAST(NULL AS {t})" for t in balance_types)
+    users = _token_users()
+    user_nulls = ", ".join(["NULL"] * len(users.fields))  # typed by the first branch's user columns
     statement = f"""
     WITH me AS (
         SELECT m.id, m.fund_id FROM {Member._meta.db_table} m
@@ -391,16 +422,18 @@ def _member_balances_statement() -> tuple[str, bool]:
         FROM repayments_loan l JOIN me ON me.id = l.member_id AND me.fund_id = l.fund_id
         WHERE l.id = %(loan)s
     )
-    SELECT 0, me.id, me.fund_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, g.name, NULL, {typed_nulls}
-    FROM me LEFT JOIN {memberships} ug ON ug.user_id = %(user)s LEFT JOIN {Group._meta.db_table} g ON g.id = ug.group_id
+    SELECT 0, me.id, me.fund_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, g.name, NULL, {typed_nulls}, {users.columns}
+    FROM {connection.ops.quote_name(users.model._meta.db_table)} u LEFT JOIN me ON TRUE
+         LEFT JOIN {memberships} ug ON ug.user_id = u.id LEFT JOIN {Group._meta.db_table} g ON g.id = ug.group_id
+    WHERE u.id = %(user)s
     UNION ALL
     SELECT 1, l.id, l.member_id, l.restructure_count, t.group2_from_days, t.group3_from_days, t.group4_from_days, t.group5_from_days,
            l.disbursed_on, l.closed_on, l.written_off_on, l.principal_disbursed, l.apr, l.eir, l.number, l.status,
-           NULL, NULL, NULL, NULL, NULL, NULL, NULL
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, {user_nulls}
     FROM l LEFT JOIN {FundSettings._meta.db_table} t
          ON t.id = COALESCE({pick.format("AND s.effective_from <= %(today)s", "DESC")}, {pick.format("", "ASC")})
     UNION ALL
-    {_balances_select(2, ", ".join(["NULL"] * 15), gate="EXISTS (SELECT 1 FROM l)")}
+    {_balances_select(2, ", ".join(["NULL"] * 15), gate="EXISTS (SELECT 1 FROM l)", after=user_nulls)}
     ORDER BY 1, 17, 18, 19"""
     native = connection.vendor == "postgresql"
     if native:
@@ -409,18 +442,19 @@ def _member_balances_statement() -> tuple[str, bool]:
     return statement, native
 
 
-def _balances_select(tag: int, columns: str = "", gate: str = "") -> str:
+def _balances_select(tag: int, columns: str = "", gate: str = "", after: str = "") -> str:
     """loan_balances' rows for loan %(loan)s, tagged `tag` (unsettled installments: those due by
     %(today)s and the next one, all the figures need), `tag` + 1
     (principal and savings balances) and `tag` + 2 (penalty accrued, not collected); `columns`
-    before the row's own, and each part only when `gate` holds."""
+    before the row's own and `after` after them, and each part only when `gate` holds."""
     before = f"{columns}, " if columns else ""
     when = f" AND {gate}" if gate else ""
+    after = f", {after}" if after else ""
     return f"""
     SELECT {tag}, {before}i.due_on, i.schedule_version, i.number,
            i.principal - COALESCE(SUM(CASE WHEN a.component = 'principal' THEN a.amount ELSE 0 END), 0),
            i.interest - COALESCE(SUM(CASE WHEN a.component = 'interest' THEN a.amount ELSE 0 END), 0),
-           i.savings - COALESCE(SUM(CASE WHEN a.component = 'savings' THEN a.amount ELSE 0 END), 0), NULL
+           i.savings - COALESCE(SUM(CASE WHEN a.component = 'savings' THEN a.amount ELSE 0 END), 0), NULL{after}
     FROM repayments_installment i
     LEFT JOIN repayments_allocation a ON a.installment_id = i.id AND a.component IN ('principal', 'interest', 'savings')
     WHERE i.loan_id = %(loan)s AND i.settled_on IS NULL{when}
@@ -428,12 +462,12 @@ def _balances_select(tag: int, columns: str = "", gate: str = "") -> str:
                                                  WHERE n.loan_id = %(loan)s AND n.settled_on IS NULL AND n.due_on > %(today)s))
     GROUP BY i.id, i.due_on, i.schedule_version, i.number, i.principal, i.interest, i.savings
     UNION ALL
-    SELECT {tag + 1}, {before}NULL, NULL, NULL, SUM(amount), NULL, NULL, account
+    SELECT {tag + 1}, {before}NULL, NULL, NULL, SUM(amount), NULL, NULL, account{after}
     FROM repayments_loanledgerline
     WHERE loan_id = %(loan)s AND account IN ('{chart.LOANS_CURRENT}', '{chart.LOANS_OVERDUE}', '{chart.COMPULSORY_SAVINGS}'){when}
     GROUP BY account
     UNION ALL
-    SELECT {tag + 2}, {before}NULL, NULL, NULL, SUM(p.owed), NULL, NULL, NULL
+    SELECT {tag + 2}, {before}NULL, NULL, NULL, SUM(p.owed), NULL, NULL, NULL{after}
     FROM ({sql.penalty_owed_select(loan="%(loan)s", today="%(today)s")}) p
     WHERE p.owed > 0{when}"""
 

@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from loanfund import roles
+from loanfund.api.authentication import user_by_id, user_key
 from loanfund.api.base import FundScopedAPIView, FundScopedViewSet
 from loanfund.api.idempotency import IDEMPOTENCY_HEADER, idempotent
 from loanfund.api.permissions import STAFF
@@ -187,16 +188,29 @@ class MeLoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, FundScoped
     serializer_class = s.LoanListSerializer
     queryset = Loan.objects.select_related("fund").order_by("-disbursed_on", "-id")
 
+    _member_balances = _read_with_user = None
+
+    def token_user_read(self, user_id):
+        """How JWTAuthentication reads the token's user here. GET /me/loans/{id}/, the members'
+        most frequent request: the user, their member record and roles, the loan if it is theirs
+        and its balances, in one statement; the balances are kept until authentication and the
+        role check have passed."""
+        loan_id = _int_or_none(self.kwargs.get("pk"))
+        if self.action != "retrieve" or loan_id is None or (user_id := user_key(user_id)) is None:
+            return user_by_id(user_id)
+        user, is_member, balances = selectors.user_and_member_loan_balances(user_id, loan_id=loan_id, today=today())
+        self._read_with_user, self._member_balances = user, ((balances,) if is_member else None)
+        return user
+
     def check_permissions(self, request):
         # The member's fund and roles (the role check needs them) come with the first read.
-        # GET /me/loans/{id}/, the members' most frequent request: that read is the whole answer
-        # (member, roles, the loan if it is theirs, its balances); kept until the role check passed.
-        self._member_balances = None
+        # GET /me/loans/{id}/: that read is the whole answer (member, roles, the loan if it is
+        # theirs, its balances), with the user when a token named them (token_user_read).
         user, loan_id = request.user, _int_or_none(self.kwargs.get("pk"))
         if self.action == "retrieve" and loan_id is not None and user.is_authenticated:
-            is_member, balances = selectors.member_loan_balances(user, loan_id=loan_id, today=today())
-            if is_member:
-                self._member_balances = (balances,)
+            if self._read_with_user is not user:
+                is_member, balances = selectors.member_loan_balances(user, loan_id=loan_id, today=today())
+                self._member_balances = (balances,) if is_member else None
         else:
             selectors.member_user_load(user)
         super().check_permissions(request)

@@ -1,5 +1,5 @@
 """GET /me/loans/{id}/ (issue 7's member balance endpoint) through the bearer token, as in
-production: one statement after the token's user, the same answer as the staff endpoint, the
+production: one statement, the token's user read with the balances, the same answer as the staff endpoint, the
 tenant and role checks unchanged, and a deactivated user shut out at once."""
 
 from datetime import date
@@ -25,20 +25,25 @@ def bearer(user) -> APIClient:
     return client
 
 
-def test_a_member_reads_their_loan_in_two_queries_and_nothing_else(staff, api, fund, make_loan, member_user, django_assert_num_queries):
+def test_a_member_reads_their_loan_in_one_query_and_nothing_else(staff, api, fund, make_loan, member_user, django_assert_num_queries):
     mine, theirs = make_loan(installments=150), make_loan()
     for n, day in enumerate((13, 20)):
         repayment_post(fund=fund, loan_id=mine.pk, amount=Decimal(100_000), paid_on=date(2025, 1, day), reference=f"b{n}", channel="cash",
                        posted_by=staff.officer)
     cob.close_of_business(fund=fund, as_of=date(2025, 3, 3))
     client = bearer(member_user(mine.member))
-    with django_assert_num_queries(2):  # the token's user; member + roles + loan + thresholds + balances
+    with django_assert_num_queries(1):  # the token's user + member + roles + loan + thresholds + balances
         response = client.get(f"/api/v1/me/loans/{mine.pk}/")
     assert response.status_code == 200
     assert response.content == api(staff.officer).get(f"/api/v1/loans/{mine.pk}/").content  # byte for byte
     assert response.json()["days_past_due"] > 0
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         assert_error(client.get(f"/api/v1/me/loans/{theirs.pk}/"), 404, "not_found")
+    # Signed in another way (a session), the user is read first and the same statement follows.
+    session = APIClient()
+    assert session.login(username=mine.member.user.username, password="secret-pass-123")
+    with django_assert_num_queries(3):  # the session, its user; then member + roles + loan + thresholds + balances
+        assert session.get(f"/api/v1/me/loans/{mine.pk}/").content == response.content
     assert_error(client.get("/api/v1/me/loans/999999999/"), 404, "not_found")
     assert_error(client.get("/api/v1/me/loans/abc/"), 404, "not_found")
     assert_error(client.get(f"/api/v1/me/loans/{2**70}/"), 404, "not_found")

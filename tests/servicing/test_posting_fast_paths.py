@@ -275,11 +275,13 @@ def test_the_balance_read_and_the_jwt_user_are_prepared_once_per_connection_and_
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
     first = [client.get(f"/api/v1/me/loans/{loan.pk}/") for _ in range(4)]
     assert {r.status_code for r in first} == {200} and len({r.content for r in first}) == 1
+    assert {client.get("/api/v1/me/").status_code for _ in range(4)} == {200}  # the token's user read on its own
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
     assert any("auth_user\" u WHERE" in text for text in prepared), prepared
-    assert any("borrowers_member m" in text and "repayments_installment" in text for text in prepared), prepared
+    # GET /me/loans/{id}/ reads the token's user in the balance statement
+    assert any("\"auth_user\" u LEFT JOIN me" in text and "repayments_installment" in text for text in prepared), prepared
     # The same token after the user is deactivated (the prepared user read sees it at once).
     type(user).objects.filter(pk=user.pk).update(is_active=False)
     refused = client.get(f"/api/v1/me/loans/{loan.pk}/")
