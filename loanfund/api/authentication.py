@@ -53,25 +53,22 @@ def user_by_id(user_id):
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
-    def authenticate(self, request):
-        header = self.get_header(request)
-        if header is None:
-            return None
-        raw_token = self.get_raw_token(header)
-        if raw_token is None:
-            return None
-        validated_token = self.get_validated_token(raw_token)
-        view = (getattr(request, "parser_context", None) or {}).get("view")
-        return self.get_user(validated_token, read=getattr(view, "token_user_read", None)), validated_token
+    # DRF makes one authenticator per request: what the request's view reads the user with.
+    read = staticmethod(user_by_id)
 
-    def get_user(self, validated_token, read=None):
-        """The token's user, read by `read(user_id)` when the view gives one (it returns the
-        user or None, like user_by_id), and checked as simplejwt checks it."""
+    def authenticate(self, request):
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        self.read = getattr(view, "token_user_read", None) or user_by_id
+        return super().authenticate(request)
+
+    def get_user(self, validated_token):
+        """The token's user, read by the view's `token_user_read(user_id)` when it has one (it
+        returns the user or None, like user_by_id), and checked as simplejwt checks it."""
         try:
             user_id = validated_token[api_settings.USER_ID_CLAIM]
         except KeyError as e:
             raise InvalidToken(_("Token contained no recognizable user identification")) from e
-        user = (read or user_by_id)(user_id)
+        user = self.read(user_id)
         if user is None:
             raise AuthenticationFailed(_("User not found"), code="user_not_found")
         if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
