@@ -85,3 +85,12 @@ def converted(field, value):
     for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
         value = convert(value, col, connection)
     return value
+
+
+def token_users() -> RowLoader:
+    """The columns a request's user is read with (the JWT user, and the member's balance read
+    that reads it with the balances): last_login and date_joined are not read by the API and load
+    if read."""
+    from django.contrib.auth import get_user_model
+
+    return RowLoader.of(get_user_model(), "u", defer=("last_login", "date_joined"))

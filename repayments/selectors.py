@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 
 from loanfund import chart, tenancy
 from loanfund.exposure import MemberExposure
-from loanfund.rows import RowLoader, converted, native_placeholders, prepared_cursor  # noqa: F401 - RowLoader, converted: re-exported
+from loanfund.rows import RowLoader, converted, native_placeholders, prepared_cursor, token_users  # noqa: F401 - RowLoader, converted: re-exported
 from loanfund.selectors.fund import fund_settings_as_of
 
 from . import sql
@@ -342,14 +342,8 @@ def user_and_member_loan_balances(user_id, *, loan_id: int, today: date):
     rows = _member_balances_rows(user_id, loan_id=loan_id, today=today)
     if not rows or rows[0][0] != 0:  # no such user (the penalty's aggregate row is there whatever)
         return None, False, None
-    user = _token_users().build(rows[0], _MEMBER_BALANCES_WIDTH)
+    user = token_users().build(rows[0], _MEMBER_BALANCES_WIDTH)
     return (user, *_member_balances_of(user, rows, today=today))
-
-
-def _token_users() -> RowLoader:
-    from django.contrib.auth import get_user_model
-
-    return RowLoader.of(get_user_model(), "u", defer=("last_login", "date_joined"))  # as loanfund.api.authentication reads it
 
 
 def _member_balances_rows(user_id, *, loan_id: int, today: date) -> list:
@@ -392,7 +386,7 @@ _MEMBER_BALANCES_WIDTH = 23  # the columns before the user's
 def _member_balances_statement() -> tuple[str, bool]:
     """The rows, tagged: 0 the user once per role (the role's name in the loan number's column),
     with their member record (member id, fund id; NULL when they have none or are staff) and,
-    from column _MEMBER_BALANCES_WIDTH on, the user's own columns (_token_users); 1 the loan if it is the member's (id, member, restructure count, the four
+    from column _MEMBER_BALANCES_WIDTH on, the user's own columns (loanfund.rows.token_users); 1 the loan if it is the member's (id, member, restructure count, the four
     classification thresholds in force today, the three dates, principal disbursed, apr, eir,
     number, status); then _balances_select's rows (tags 2-4), read only when the loan is theirs.
     With whether it is in PostgreSQL's own placeholders (prepared_cursor's `native`)."""
@@ -410,7 +404,7 @@ def _member_balances_statement() -> tuple[str, bool]:
                      for name in ("due_on", "schedule_version", "number", "principal", "interest", "savings")]
     balance_types.append(LoanLedgerLine._meta.get_field("account").db_type(connection))
     typed_nulls = ", ".join(f"CAST(NULL AS {t})" for t in balance_types)
-    users = _token_users()
+    users = token_users()
     user_nulls = ", ".join(["NULL"] * len(users.fields))  # typed by the first branch's user columns
     statement = f"""
     WITH me AS (

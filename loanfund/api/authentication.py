@@ -19,7 +19,7 @@ from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 
-from loanfund.rows import RowLoader, prepared_cursor
+from loanfund.rows import prepared_cursor, token_users
 
 _statements: dict = {}
 
@@ -37,7 +37,7 @@ def user_by_id(user_id):
     """The user whose USER_ID_FIELD is `user_id` (None if there is none, or if it is not a valid
     value of that field)."""
     User = get_user_model()
-    users = RowLoader.of(User, "u", defer=("last_login", "date_joined"))  # not read by the API; they load if read
+    users = token_users()
     key = User._meta.get_field(api_settings.USER_ID_FIELD)
     user_id = user_key(user_id)
     if user_id is None:
