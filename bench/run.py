@@ -257,7 +257,7 @@ def lower_bound_sql(fund_id: int, as_of: date, *, unsettled_only: bool = True) -
 
 def section_close_of_business(args, fund):
     from django.conf import settings
-    from django.db import connection, transaction
+    from django.db import connection
     from django.utils import timezone
 
     try:
@@ -281,22 +281,14 @@ def section_close_of_business(args, fund):
         # the next run's probes step over; a real day commits and autovacuum tidies after it.
         with connection.cursor() as cursor:
             cursor.execute("VACUUM repayments_loanledgerline")
-        result, kept = {}, settings.PENALTY_MEMO_EVERY_DAYS
+        kept = settings.PENALTY_MEMO_EVERY_DAYS
         settings.PENALTY_MEMO_EVERY_DAYS = every_days
         start = time.perf_counter()
         try:
-            with transaction.atomic():
-                result = close_of_business(fund=fund, as_of=today, rerun=True)
-                with connection.cursor() as cursor:
-                    # What COMMIT would run: the deferred constraint checks of everything written.
-                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                elapsed = time.perf_counter() - start
-                raise Rollback
-        except Rollback:
-            pass
+            result = rolled_back(close_of_business, fund=fund, as_of=today, rerun=True)
         finally:
             settings.PENALTY_MEMO_EVERY_DAYS = kept
-        return elapsed, result
+        return time.perf_counter() - start, result
 
     every_days = settings.PENALTY_MEMO_EVERY_DAYS
     elapsed, result = timed_run(every_days)
