@@ -415,7 +415,7 @@ def _member_balances_statement() -> tuple[str, bool]:
                l.apr, l.eir, l.number, l.status
         FROM repayments_loan l JOIN me ON me.id = l.member_id AND me.fund_id = l.fund_id
         WHERE l.id = %(loan)s
-    )
+    ), {_balances_with(gate="EXISTS (SELECT 1 FROM l)")}
     SELECT 0, me.id, me.fund_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, g.name, NULL, {typed_nulls}, {users.columns}
     FROM {connection.ops.quote_name(users.model._meta.db_table)} u LEFT JOIN me ON TRUE
          LEFT JOIN {memberships} ug ON ug.user_id = u.id LEFT JOIN {Group._meta.db_table} g ON g.id = ug.group_id
@@ -436,25 +436,25 @@ def _member_balances_statement() -> tuple[str, bool]:
     return statement, native
 
 
+def _balances_with(gate: str = "") -> str:
+    """The CTE _balances_select reads (`owing`): the one pass over the loan's installments and their
+    allocations (sql.installments_owing_select), made only when `gate` holds."""
+    return f"owing AS ({sql.installments_owing_select(loan='%(loan)s', today='%(today)s', gate=gate)})"
+
+
 def _balances_select(tag: int, columns: str = "", gate: str = "", after: str = "") -> str:
     """loan_balances' rows for loan %(loan)s, tagged `tag` (unsettled installments: those due by
     %(today)s and the next one, all the figures need), `tag` + 1
     (principal and savings balances) and `tag` + 2 (penalty accrued, not collected); `columns`
-    before the row's own and `after` after them, and each part only when `gate` holds."""
+    before the row's own and `after` after them, and each part only when `gate` holds. The
+    statement begins WITH _balances_with(gate)."""
     before = f"{columns}, " if columns else ""
     when = f" AND {gate}" if gate else ""
     after = f", {after}" if after else ""
     return f"""
-    SELECT {tag}, {before}i.due_on, i.schedule_version, i.number,
-           i.principal - COALESCE(SUM(CASE WHEN a.component = 'principal' THEN a.amount ELSE 0 END), 0),
-           i.interest - COALESCE(SUM(CASE WHEN a.component = 'interest' THEN a.amount ELSE 0 END), 0),
-           i.savings - COALESCE(SUM(CASE WHEN a.component = 'savings' THEN a.amount ELSE 0 END), 0), NULL{after}
-    FROM repayments_installment i
-    LEFT JOIN repayments_allocation a ON a.installment_id = i.id AND a.component IN ('principal', 'interest', 'savings')
-    WHERE i.loan_id = %(loan)s AND i.settled_on IS NULL{when}
-      AND (i.due_on <= %(today)s OR i.due_on = (SELECT MIN(n.due_on) FROM repayments_installment n
-                                                 WHERE n.loan_id = %(loan)s AND n.settled_on IS NULL AND n.due_on > %(today)s))
-    GROUP BY i.id, i.due_on, i.schedule_version, i.number, i.principal, i.interest, i.savings
+    SELECT {tag}, {before}i.due_on, i.schedule_version, i.number, i.principal_left, i.interest_left, i.savings_left, NULL{after}
+    FROM owing i
+    WHERE i.settled_on IS NULL
     UNION ALL
     SELECT {tag + 1}, {before}NULL, NULL, NULL, SUM(amount), NULL, NULL, account{after}
     FROM repayments_loanledgerline
@@ -462,11 +462,11 @@ def _balances_select(tag: int, columns: str = "", gate: str = "", after: str = "
     GROUP BY account
     UNION ALL
     SELECT {tag + 2}, {before}NULL, NULL, NULL, SUM(p.owed), NULL, NULL, NULL{after}
-    FROM ({sql.penalty_owed_select(loan="%(loan)s", today="%(today)s")}) p
+    FROM ({sql.penalty_owed_select(loan="%(loan)s", today="%(today)s", installments="owing")}) p
     WHERE p.owed > 0{when}"""
 
 
-_BALANCES_SQL = _balances_select(0) + "\n    ORDER BY 1, 2, 3, 4\n"
+_BALANCES_SQL = f"WITH {_balances_with()}" + _balances_select(0) + "\n    ORDER BY 1, 2, 3, 4\n"
 
 
 def loan_balances(loan: Loan, *, today: date, thresholds: Thresholds | None = None) -> dict:

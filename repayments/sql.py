@@ -111,16 +111,19 @@ def interest_accrual_select(*, fund_id: int, as_of: date, loan_id: int | None = 
     """
 
 
-def settlement_sums(d: str) -> str:
+def settlement_sums(d: str, *, within: str = "") -> str:
     """Aggregates over allocations `a` of installment `i` (those settling its principal or interest
     by the day `d`, an SQL date): p_weighted, i_weighted (each settlement weighted by the days it
-    saved: the penalty), p_before, i_before (settled before the day), paid."""
+    saved: the penalty), p_before, i_before (settled before the day), paid. `within`: a condition
+    that picks those allocations among the ones joined, when the join has others too."""
     weighted = f"a.amount * {days(d, greatest('a.effective_on', 'i.due_on'))}"
-    return f"""SUM(CASE WHEN a.component = 'principal' THEN {weighted} ELSE 0 END) AS p_weighted,
-                   SUM(CASE WHEN a.component = 'interest' THEN {weighted} ELSE 0 END) AS i_weighted,
-                   SUM(CASE WHEN a.component = 'principal' AND a.effective_on < {d} THEN a.amount ELSE 0 END) AS p_before,
-                   SUM(CASE WHEN a.component = 'interest' AND a.effective_on < {d} THEN a.amount ELSE 0 END) AS i_before,
-                   SUM(a.amount) AS paid"""
+    w = f" AND {within}" if within else ""
+    paid = f"SUM(CASE WHEN {within} THEN a.amount ELSE 0 END)" if within else "SUM(a.amount)"
+    return f"""SUM(CASE WHEN a.component = 'principal'{w} THEN {weighted} ELSE 0 END) AS p_weighted,
+                   SUM(CASE WHEN a.component = 'interest'{w} THEN {weighted} ELSE 0 END) AS i_weighted,
+                   SUM(CASE WHEN a.component = 'principal' AND a.effective_on < {d}{w} THEN a.amount ELSE 0 END) AS p_before,
+                   SUM(CASE WHEN a.component = 'interest' AND a.effective_on < {d}{w} THEN a.amount ELSE 0 END) AS i_before,
+                   {paid} AS paid"""
 
 
 def settlement_sums_join(*, fund_id: int, as_of: date) -> str:
@@ -265,30 +268,48 @@ def penalty_accrual_select(*, fund_id: int, as_of: date, loan_id: int | Iterable
     """
 
 
-def penalty_owed_select(*, loan: str, today: str) -> str:
+def installments_owing_select(*, loan: str, today: str, gate: str = "") -> str:
+    """The balance read's one pass over the installments of loan `loan` (SQL expressions, the read's
+    parameters): those not settled before `today` that fell due by it, and the next one not settled.
+    Per installment: what it still owes (principal_left, interest_left, savings_left: every
+    allocation, the settlement projection) and its settlement_sums as of `today`, which
+    penalty_owed_select reads. `gate`: a condition on the whole read (nothing when it fails)."""
+    d = today
+    left = "i.{0} - COALESCE(SUM(CASE WHEN a.component = '{0}' THEN a.amount ELSE 0 END), 0) AS {0}_left"
+    when = f" AND {gate}" if gate else ""
+    return f"""
+        SELECT i.id, i.due_on, i.schedule_version, i.number, i.settled_on, i.principal, i.interest,
+               {left.format("principal")}, {left.format("interest")}, {left.format("savings")},
+               {settlement_sums(d, within=f"a.component IN ('principal', 'interest') AND a.effective_on <= {d}")}
+        FROM repayments_installment i
+        LEFT JOIN repayments_allocation a ON a.installment_id = i.id AND a.component IN ('principal', 'interest', 'savings')
+        WHERE i.loan_id = {loan} AND (i.settled_on IS NULL OR i.settled_on >= {d}){when}
+          AND (i.due_on <= {d} OR i.due_on = (SELECT MIN(n.due_on) FROM repayments_installment n
+                                               WHERE n.loan_id = {loan} AND n.settled_on IS NULL AND n.due_on > {d}))
+        GROUP BY i.id, i.due_on, i.schedule_version, i.number, i.settled_on, i.principal, i.interest, i.savings"""
+
+
+def penalty_owed_select(*, loan: str, today: str, installments: str) -> str:
     """(owed) per installment of one loan with penalty owed on `today`: what its memo lines hold
     (accrued less collected) plus what a catch-up through `today` would accrue (penalty_accrual_select's
     target less what is accrued), so a read shows the penalty to the day whatever day close of
     business last accrued the loan's penalty (PENALTY_MEMO_EVERY_DAYS). `loan` and `today` are SQL
-    expressions (the read's parameters); the rates are the loan's and the fund's settings in force
-    that day. One group per installment, no probe per row: the read's own loan."""
+    expressions (the read's parameters); `installments` is the relation installments_owing_select
+    reads (the read's own pass over the loan's installments and their allocations, not a second
+    one); the rates are the loan's and the fund's settings in force that day. One group per
+    installment, no probe per row."""
     d = today
     fence = " OFFSET 0" if connection.vendor == "postgresql" else ""  # the two rates once, not once per use
     rate = f"(SELECT pl.penalty_rate FROM repayments_loan pl WHERE pl.id = {loan})"
     r_i = f"COALESCE({overdue_interest_rate_sql(fund=f'(SELECT fl.fund_id FROM repayments_loan fl WHERE fl.id = {loan})', on=d)}, 0)"
     targets = f"""
             SELECT i.id AS installment_id, 0 AS balance, 0 AS accrued, NULL AS last_on, 1 AS pending,
-                   {penalty_target(d, p_weighted="i.p_weighted", i_weighted="i.i_weighted", penalty_rate="i.penalty_rate",
-                                   interest_rate="i.interest_rate")} AS target
-            FROM (SELECT i.id, i.principal, i.interest, i.due_on, r.penalty_rate, r.interest_rate, {settlement_sums(d)}
-                  FROM (SELECT {rate} AS penalty_rate, {r_i} AS interest_rate{fence}) r
-                  CROSS JOIN repayments_installment i
-                  LEFT JOIN repayments_allocation a
-                         ON a.installment_id = i.id AND a.component IN ('principal', 'interest') AND a.effective_on <= {d}
-                  WHERE i.loan_id = {loan} AND i.due_on < {d} AND (i.settled_on IS NULL OR i.settled_on >= {d})
-                    AND (r.penalty_rate > 0 OR r.interest_rate > 0)
-                  GROUP BY i.id, i.principal, i.interest, i.due_on, r.penalty_rate, r.interest_rate) i
-            WHERE {unpaid_at_start(p_before="i.p_before", i_before="i.i_before", interest_rate="i.interest_rate")}"""
+                   {penalty_target(d, p_weighted="i.p_weighted", i_weighted="i.i_weighted", penalty_rate="r.penalty_rate",
+                                   interest_rate="r.interest_rate")} AS target
+            FROM (SELECT {rate} AS penalty_rate, {r_i} AS interest_rate{fence}) r
+            CROSS JOIN {installments} i
+            WHERE i.due_on < {d} AND (r.penalty_rate > 0 OR r.interest_rate > 0)
+              AND {unpaid_at_start(p_before="i.p_before", i_before="i.i_before", interest_rate="r.interest_rate")}"""
     memo = f"""
             SELECT s.installment_id, s.amount AS balance, CASE WHEN s.kind = 'penalty_accrual' THEN s.amount ELSE 0 END AS accrued,
                    CASE WHEN s.kind = 'penalty_accrual' AND s.amount > 0 THEN s.entry_date END AS last_on, 0 AS pending, 0 AS target
