@@ -275,18 +275,29 @@ def installments_owing_select(*, loan: str, today: str, gate: str = "") -> str:
     allocation, the settlement projection) and its settlement_sums as of `today`, which
     penalty_owed_select reads. `gate`: a condition on the whole read (nothing when it fails)."""
     d = today
-    left = "i.{0} - COALESCE(SUM(CASE WHEN a.component = '{0}' THEN a.amount ELSE 0 END), 0) AS {0}_left"
+    paid = ", ".join(f"SUM(CASE WHEN a.component = '{c}' THEN a.amount ELSE 0 END) AS {c}_paid" for c in ("principal", "interest", "savings"))
+    settled_by = "a.component IN ('principal', 'interest') AND a.effective_on <= " + d
+    sums = f"{paid}, {settlement_sums(d, within=settled_by)}"
+    components = "a.component IN ('principal', 'interest', 'savings')"
+    if connection.vendor == "postgresql":
+        # One probe of allocation_inst_cover_idx per installment, none for one never paid (most
+        # of those overdue): an aggregate without GROUP BY, so a row (of NULLs) for every one.
+        paid_by = f"""CROSS JOIN LATERAL (SELECT {sums} FROM repayments_allocation a
+                                        WHERE {may_have_allocations('i')} AND a.installment_id = i.id AND {components}) p"""
+    else:
+        paid_by = f"""LEFT JOIN (SELECT a.installment_id, {sums} FROM repayments_allocation a
+                               JOIN repayments_installment i ON i.id = a.installment_id
+                              WHERE i.loan_id = {loan} AND {components} GROUP BY a.installment_id) p ON p.installment_id = i.id"""
+    left = ", ".join(f"i.{c} - COALESCE(p.{c}_paid, 0) AS {c}_left" for c in ("principal", "interest", "savings"))
     when = f" AND {gate}" if gate else ""
     return f"""
-        SELECT i.id, i.due_on, i.schedule_version, i.number, i.settled_on, i.principal, i.interest,
-               {left.format("principal")}, {left.format("interest")}, {left.format("savings")},
-               {settlement_sums(d, within=f"a.component IN ('principal', 'interest') AND a.effective_on <= {d}")}
+        SELECT i.id, i.due_on, i.schedule_version, i.number, i.settled_on, i.principal, i.interest, {left},
+               p.p_weighted, p.i_weighted, p.p_before, p.i_before
         FROM repayments_installment i
-        LEFT JOIN repayments_allocation a ON a.installment_id = i.id AND a.component IN ('principal', 'interest', 'savings')
+        {paid_by}
         WHERE i.loan_id = {loan} AND (i.settled_on IS NULL OR i.settled_on >= {d}){when}
           AND (i.due_on <= {d} OR i.due_on = (SELECT MIN(n.due_on) FROM repayments_installment n
-                                               WHERE n.loan_id = {loan} AND n.settled_on IS NULL AND n.due_on > {d}))
-        GROUP BY i.id, i.due_on, i.schedule_version, i.number, i.settled_on, i.principal, i.interest, i.savings"""
+                                               WHERE n.loan_id = {loan} AND n.settled_on IS NULL AND n.due_on > {d}))"""
 
 
 def penalty_owed_select(*, loan: str, today: str, installments: str) -> str:
