@@ -376,6 +376,16 @@ def section_month_end(args, fund):
 # 5. Member balance endpoint under load
 # ------------------------------------------------------------------------------------------------
 
+def cpu_gauge() -> float:
+    """CPU seconds of a fixed pure-Python loop: how fast this host's CPU is right now. The VM's host
+    throttles it after sustained use (bench/RESULTS.md), which moves every per-request figure; the
+    gauge read before and after section 5 says how much of a run's latency that was."""
+    started, total = time.process_time(), 0
+    for i in range(3_000_000):
+        total += i * i
+    return time.process_time() - started
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -452,8 +462,10 @@ def section_member_endpoint(args, fund):
             record("5", "member endpoint", f"not measured: GET /api/v1/me/loans/{{id}}/ answered {exc}")
             return
         wrk(endpoint, token, 3)  # warm-up: both workers, connections, caches
+        gauge_before = cpu_gauge()
         ping = wrk(f"{base}/bench/ping/", token, args.seconds)
         balance = wrk(endpoint, token, args.seconds)
+        gauge_after = cpu_gauge()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -464,6 +476,7 @@ def section_member_endpoint(args, fund):
     record("5", "trivial authenticated DRF endpoint requests/s (same server, same run)", f"{ping['rps']:,.0f} (p50 {ping['p50']:.1f} ms, "
            f"p99 {ping['p99']:.1f} ms)")
     record("5", "throughput ratio balance / trivial", f"{ratio:.2f}", "≥ 0.50", ratio >= 0.5)
+    record("5", "CPU gauge before / after the load (s of a fixed Python loop; lower is faster)", f"{gauge_before:.2f} / {gauge_after:.2f}")
     if balance["errors"] or ping["errors"]:
         record("5", "non-2xx responses (balance / trivial)", f"{balance['errors']} / {ping['errors']}", "0", False)
 
@@ -644,7 +657,8 @@ def main(argv=None) -> int:
     from django.utils import timezone
 
     load = os.getloadavg()[0]
-    title = f"loanfund benchmarks {timezone.localdate().isoformat()}, load average {load:.1f}: {os.cpu_count()} cores, PostgreSQL {version}" + (
+    title = (f"loanfund benchmarks {timezone.localdate().isoformat()}, load average {load:.1f}, CPU gauge {cpu_gauge():.2f} s: "
+             f"{os.cpu_count()} cores, PostgreSQL {version}") + (
         f", fund {fund.code} N = {portfolio_size(fund):,}" if fund else "")
     print(title, flush=True)
     runners = {"1": lambda: section_schedule(args), "2": lambda: section_repayments(args, fund), "3": lambda: section_close_of_business(args, fund),
