@@ -24,7 +24,7 @@ def test_runs_weigh_by_their_requests_and_the_rate_is_all_requests_over_all_time
     fast = a_run(3000, 2.0, [10.0] * 3000)  # three times the requests, all at 10 ms
     slow = a_run(1000, 2.0, [100.0] * 1000)
     merged = merge_slices([fast, slow])
-    assert merged["rps"] == 1000  # 4,000 requests in 4 s, not the mean of 1,500 and 500
+    assert merged["rps"] == 1000 and merged["seconds"] == 4.0  # 4,000 requests in 4 s, not the mean of 1,500 and 500
     assert merged["p50"] == 10.0  # 75 % of the requests took 10 ms
     assert merged["p99"] == 100.0  # the slow run's quarter is the tail
     assert merged["per_slice"] == [1500, 500]
