@@ -17,7 +17,7 @@ from django.db import connection
 
 from loanfund import chart
 
-from .settlement import may_have_allocations
+from .settlement import COMPONENTS, PAID_COMPONENTS, may_have_allocations
 
 OPEN = "('active', 'in_arrears', 'restructured')"
 
@@ -275,10 +275,10 @@ def installments_owing_select(*, loan: str, today: str, gate: str = "") -> str:
     allocation, the settlement projection) and its settlement_sums as of `today`, which
     penalty_owed_select reads. `gate`: a condition on the whole read (nothing when it fails)."""
     d = today
-    paid = ", ".join(f"SUM(CASE WHEN a.component = '{c}' THEN a.amount ELSE 0 END) AS {c}_paid" for c in ("principal", "interest", "savings"))
+    paid = ", ".join(f"SUM(CASE WHEN a.component = '{c}' THEN a.amount ELSE 0 END) AS {c}_paid" for c in PAID_COMPONENTS)
     settled_by = "a.component IN ('principal', 'interest') AND a.effective_on <= " + d
     sums = f"{paid}, {settlement_sums(d, within=settled_by)}"
-    components = "a.component IN ('principal', 'interest', 'savings')"
+    components = f"a.component IN {COMPONENTS}"
     if connection.vendor == "postgresql":
         # One probe of allocation_inst_cover_idx per installment, none for one never paid (most
         # of those overdue): an aggregate without GROUP BY, so a row (of NULLs) for every one.
@@ -288,7 +288,7 @@ def installments_owing_select(*, loan: str, today: str, gate: str = "") -> str:
         paid_by = f"""LEFT JOIN (SELECT a.installment_id, {sums} FROM repayments_allocation a
                                JOIN repayments_installment i ON i.id = a.installment_id
                               WHERE i.loan_id = {loan} AND {components} GROUP BY a.installment_id) p ON p.installment_id = i.id"""
-    left = ", ".join(f"i.{c} - COALESCE(p.{c}_paid, 0) AS {c}_left" for c in ("principal", "interest", "savings"))
+    left = ", ".join(f"i.{c} - COALESCE(p.{c}_paid, 0) AS {c}_left" for c in PAID_COMPONENTS)
     when = f" AND {gate}" if gate else ""
     return f"""
         SELECT i.id, i.due_on, i.schedule_version, i.number, i.settled_on, i.principal, i.interest, {left},
