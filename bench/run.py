@@ -378,8 +378,9 @@ def section_month_end(args, fund):
 
 def cpu_gauge() -> float:
     """CPU seconds of a fixed pure-Python loop: how fast this host's CPU is right now. The VM's host
-    throttles it after sustained use (bench/RESULTS.md), which moves every per-request figure; the
-    gauge read before and after section 5 says how much of a run's latency that was."""
+    throttles it after sustained use (bench/RESULTS.md), which moves every per-request figure; read
+    before and after section 5, it tells a slow CPU apart from a slow endpoint (it does not see
+    memory or cache contention: session 9 saw slow runs with a rested gauge)."""
     started, total = time.process_time(), 0
     for i in range(3_000_000):
         total += i * i
