@@ -20,7 +20,8 @@ arguments through BENCH_ARGS); a fund that does not exist yet is generated first
    peak RSS of the process that does it (a child process);
 5. `GET /api/v1/me/loans/{id}/` under 32 concurrent connections (wrk, --seconds each) against gunicorn with 2
    workers: requests/s, p50, p99, and the ratio to a trivial authenticated DRF endpoint, same run
-   (each endpoint's load in --slices runs, the two taken in turn, merged);
+   (each endpoint's load in --slices runs, the two taken in turn, merged), with the CPU each request
+   cost the server and its PostgreSQL backends and the host's steal during the runs;
 6. SQL queries per request of each loan and member endpoint at 12 vs 156 installments and 0 vs 50
    repayments (must not grow).
 """
@@ -425,16 +426,85 @@ def merge_slices(slices: list[dict]) -> dict:
             "errors": sum(s["errors"] for s in slices), "per_slice": [s["requests"] / s["seconds"] for s in slices]}
 
 
-def interleaved(urls: dict[str, str], token: str, seconds: int, slices: int) -> dict[str, dict]:
+CPU_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+
+
+def cpu_snapshot(server_group: int | None = None, backends: frozenset[int] = frozenset()) -> dict:
+    """The machine's CPU time by kind (the first line of /proc/stat) and the CPU time (s) used so far
+    by the server's process group and by its PostgreSQL backends (`backends`: their pids, when the
+    database runs on this machine). Empty where /proc is not Linux's: the figures are left out."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        line = Path("/proc/stat").read_text().splitlines()[0].split()
+        machine = dict(zip(CPU_FIELDS, (int(v) / tick for v in line[1:1 + len(CPU_FIELDS)]), strict=True))
+    except (OSError, ValueError):
+        return {}
+    taken = {"machine": machine, "server": 0.0, "postgres": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        fields = raw[raw.rindex(")") + 2:].split()  # after the command's name, which may hold spaces
+        used = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if server_group is not None and int(fields[2]) == server_group:
+            taken["server"] += used
+        elif int(entry.name) in backends:
+            taken["postgres"] += used
+    return taken
+
+
+SERVER_APPLICATION_NAME = "loanfund-bench-server"
+
+
+def server_backends() -> frozenset[int]:
+    """The pids of the PostgreSQL backends serving §5's server (its workers' persistent connections,
+    open once the warm-up has run)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", [SERVER_APPLICATION_NAME])
+        return frozenset(pid for pid, in cursor.fetchall())
+
+
+def cpu_used(before: dict, after: dict) -> dict:
+    """What happened between two cpu_snapshot's: the server's and PostgreSQL's CPU seconds, and the
+    share of the machine's time the hypervisor gave to others (steal) or nobody used (idle)."""
+    if not before or not after:
+        return {}
+    spent = {kind: after["machine"][kind] - before["machine"][kind] for kind in CPU_FIELDS}
+    total = sum(spent.values()) or 1.0
+    return {"server": after["server"] - before["server"], "postgres": after["postgres"] - before["postgres"],
+            "steal": spent["steal"] / total, "idle": (spent["idle"] + spent["iowait"]) / total}
+
+
+def interleaved(urls: dict[str, str], token: str, seconds: int, slices: int, server_group: int | None = None,
+                backends: frozenset[int] = frozenset()) -> dict[str, dict]:
     """`seconds` of load on each endpoint, in `slices` runs per endpoint taken in turn (ABBA...), so
     that both see the same host: a virtual machine's CPU can be throttled for a while, and two
-    consecutive 10-second runs then compare two different machines."""
-    names, runs = list(urls), {name: [] for name in urls}
+    consecutive 10-second runs then compare two different machines. Each endpoint's result also
+    has the CPU its runs cost (cpu_used, summed), so a rate can be told apart from the host's."""
+    names, runs, used = list(urls), {name: [] for name in urls}, {name: [] for name in urls}
     each = max(1, round(seconds / slices))
     for k in range(slices):
         for name in (names if k % 2 == 0 else names[::-1]):
+            before = cpu_snapshot(server_group, backends)
             runs[name].append(wrk_slice(urls[name], token, each))
-    return {name: merge_slices(taken) for name, taken in runs.items()}
+            used[name].append(cpu_used(before, cpu_snapshot(server_group, backends)))
+    return {name: {**merge_slices(taken), "cpu": cpu_per_request(used[name], sum(s["requests"] for s in taken))}
+            for name, taken in runs.items()}
+
+
+def cpu_per_request(used: list[dict], requests: int) -> dict:
+    """Several runs' cpu_used taken together: the server's and PostgreSQL's CPU milliseconds per
+    request, and the steal and idle shares over all of them (each run weighs by its length alone,
+    which is the same for every run)."""
+    if not used or not all(used) or not requests:
+        return {}
+    return {"server_ms": 1e3 * sum(u["server"] for u in used) / requests, "postgres_ms": 1e3 * sum(u["postgres"] for u in used) / requests,
+            "steal": sum(u["steal"] for u in used) / len(used), "idle": sum(u["idle"] for u in used) / len(used)}
 
 
 def section_member_endpoint(args, fund):
@@ -462,7 +532,8 @@ def section_member_endpoint(args, fund):
         type(member).objects.filter(user=user).update(user=None)
         type(member).objects.filter(pk=member.pk).update(user=user)
     port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "DB_CONN_MAX_AGE": "600"}
+    # PGAPPNAME (libpq) names the server's connections, so that their backends' CPU can be read.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "DB_CONN_MAX_AGE": "600", "PGAPPNAME": SERVER_APPLICATION_NAME}
     server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "-w", "2", "-b", f"127.0.0.1:{port}",
                                "--access-logfile", "/dev/null", "--error-logfile", "-", "--log-level", "warning"],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
@@ -488,7 +559,8 @@ def section_member_endpoint(args, fund):
             return
         wrk_slice(endpoint, token, 3)  # warm-up: both workers, connections, caches
         gauge_before = cpu_gauge()
-        measured = interleaved({"ping": f"{base}/bench/ping/", "balance": endpoint}, token, args.seconds, args.slices)
+        measured = interleaved({"ping": f"{base}/bench/ping/", "balance": endpoint}, token, args.seconds, args.slices, server_group=server.pid,
+                               backends=server_backends())
         ping, balance = measured["ping"], measured["balance"]
         gauge_after = cpu_gauge()
     finally:
@@ -505,6 +577,12 @@ def section_member_endpoint(args, fund):
     record("5", "requests/s of each run, balance; trivial", " / ".join(f"{r:,.0f}" for r in balance["per_slice"]) + "; "
            + " / ".join(f"{r:,.0f}" for r in ping["per_slice"]))
     record("5", "CPU gauge before / after the load (s of a fixed Python loop; lower is faster)", f"{gauge_before:.2f} / {gauge_after:.2f}")
+    if balance["cpu"] and ping["cpu"]:
+        b, t = balance["cpu"], ping["cpu"]
+        record("5", "CPU per request (ms), gunicorn + PostgreSQL: balance; trivial", f"{b['server_ms']:.2f} + {b['postgres_ms']:.2f}; "
+                    f"{t['server_ms']:.2f} + {t['postgres_ms']:.2f}")
+        record("5", "host during the load, balance; trivial runs: steal (CPU time the hypervisor gave to other machines); idle",
+               f"{100 * b['steal']:.0f} %; {100 * t['steal']:.0f} %; idle {100 * b['idle']:.0f} %; {100 * t['idle']:.0f} %")
     if balance["errors"] or ping["errors"]:
         record("5", "non-2xx responses (balance / trivial)", f"{balance['errors']} / {ping['errors']}", "0", False)
 

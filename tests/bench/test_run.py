@@ -33,3 +33,30 @@ def test_runs_weigh_by_their_requests_and_the_rate_is_all_requests_over_all_time
 def test_errors_add_up():
     merged = merge_slices([a_run(10, 1.0, [1.0] * 10, errors=2), a_run(10, 1.0, [1.0] * 10, errors=3)])
     assert merged["errors"] == 5
+
+
+def a_snapshot(server, postgres, **machine):
+    from bench.run import CPU_FIELDS
+
+    return {"machine": {kind: machine.get(kind, 0.0) for kind in CPU_FIELDS}, "server": server, "postgres": postgres}
+
+
+def test_cpu_used_is_the_difference_and_the_shares_of_the_machines_time():
+    from bench.run import cpu_used
+
+    before = a_snapshot(10.0, 5.0, user=100.0, system=20.0, idle=50.0, steal=30.0)
+    after = a_snapshot(13.0, 6.0, user=106.0, system=21.0, idle=51.0, iowait=1.0, steal=31.0)  # 10 s of machine time
+    used = cpu_used(before, after)
+    assert used["server"] == 3.0 and used["postgres"] == 1.0
+    assert used["steal"] == 0.1 and used["idle"] == 0.2  # iowait counts as idle: nobody computed
+    assert cpu_used({}, after) == {}  # no /proc: no figure, rather than a wrong one
+
+
+def test_cpu_per_request_adds_the_runs_up():
+    from bench.run import cpu_per_request
+
+    runs = [{"server": 1.0, "postgres": 0.25, "steal": 0.1, "idle": 0.0}, {"server": 2.0, "postgres": 0.75, "steal": 0.3, "idle": 0.1}]
+    cpu = cpu_per_request(runs, 1000)
+    assert cpu["server_ms"] == 3.0 and cpu["postgres_ms"] == 1.0  # 3 s and 1 s over 1,000 requests
+    assert abs(cpu["steal"] - 0.2) < 1e-12 and abs(cpu["idle"] - 0.05) < 1e-12
+    assert cpu_per_request(runs + [{}], 1000) == {}  # a run without figures spoils the sum: none is printed
