@@ -31,7 +31,10 @@ class AmountError(ValueError):
 
 def to_dong(value: Decimal | int) -> Decimal:
     """Half-up to the whole đồng."""
-    return Decimal(value).quantize(ONE_DONG, rounding=ROUND_HALF_UP)
+    # The hottest line of schedule generation and posting: the rounding mode is passed by position
+    # (the C quantize parses a keyword in ~150 ns, more than the rounding takes), and a Decimal is
+    # not copied first.
+    return (value if type(value) is Decimal else Decimal(value)).quantize(ONE_DONG, ROUND_HALF_UP)
 
 
 def to_multiple(value: Decimal | int, multiple: int | Decimal = 1) -> Decimal:
@@ -39,7 +42,7 @@ def to_multiple(value: Decimal | int, multiple: int | Decimal = 1) -> Decimal:
     m = Decimal(multiple)
     if m <= 0:
         raise ValueError("rounding multiple must be positive")
-    return (Decimal(value) / m).quantize(ONE_DONG, rounding=ROUND_HALF_UP) * m
+    return (Decimal(value) / m).quantize(ONE_DONG, ROUND_HALF_UP) * m
 
 
 def percent(value: Decimal, places: int = 2) -> Decimal:
