@@ -48,6 +48,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# As in production (config/settings/production.py): with DEBUG on, Django's debug cursor keeps
+# every statement and formats it with its parameters (psycopg's client-side mogrify of each
+# multi-row INSERT), a cost in §2 that a real fund never pays. §6 counts queries with
+# CaptureQueriesContext, which turns the debug cursor on for itself.
+os.environ.setdefault("DJANGO_DEBUG", "false")
 
 
 @dataclass
