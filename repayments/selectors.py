@@ -74,6 +74,11 @@ class LoanState:
     installments: list[InstallmentState]
     accounts: dict[str, Decimal] = field(default_factory=dict)  # loan-level subledger balances (debit +)
     penalty_later: dict[int, Decimal] = field(default_factory=dict)  # penalty accrued for days after `after`
+    # loan_states(due_by=D): of the installments only those due by D and the loan's last
+    # LAST_READ (a collection sheet's first read; see repayment_plan), and whether a subledger
+    # balance names an installment that was not read.
+    due_by: date | None = None
+    names_unread: bool = False
 
     def add_accruals(self, rows) -> None:
         """Apply (loan, installment, account, amount) accrual deltas not yet posted, in memory."""
@@ -110,8 +115,10 @@ _STATE_ALLOCATION_SUMS = """
         SUM(CASE WHEN a.component = 'interest' AND a.effective_on < %(on)s THEN a.amount ELSE 0 END) AS i_before"""
 
 
-def _state_sql(loan_ids: str) -> str:
-    """The state statement for the loans whose ids are listed in `loan_ids` (comma-separated integers).
+def _state_sql(loan_ids: str, due_by: bool = False) -> str:
+    """The state statement for the loans whose ids are listed in `loan_ids` (comma-separated integers);
+    with `due_by`, of their installments only those due by %(due_by)s and each loan's last
+    LAST_READ due after it.
 
     The allocations summed are those of the installments not settled before the day. On
     PostgreSQL each such installment probes the allocation index (LATERAL): reading them by loan
@@ -144,7 +151,7 @@ def _state_sql(loan_ids: str) -> str:
            CASE WHEN {_SETTLED} THEN i.interest ELSE COALESCE(a.i_before, 0) END, NULL, i.loan_id
     FROM repayments_installment i
     {allocations}
-    WHERE i.loan_id IN ({loan_ids})
+    WHERE i.loan_id IN ({loan_ids}){_due_by_sql(loan_ids) if due_by else ""}
     UNION ALL
     SELECT 1, installment_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
            SUM(amount), SUM(CASE WHEN kind = 'penalty_accrual' AND entry_date > %(after)s AND amount > 0 THEN amount ELSE 0 END),
@@ -180,12 +187,29 @@ def loan_state(loan: Loan, *, after: date | None = None, as_of: date | None = No
     return loan_states([loan], after=after, as_of=as_of)[loan.pk]
 
 
-def loan_states(loans, *, after: date | None = None, as_of: date | None = None) -> dict[int, LoanState]:
-    """loan_state of several loans in one statement (a collection sheet), by loan id."""
+# A partial state's later installments: the last ones, which a reduce_term prepayment settles first
+# (a member paying the next installment before its due date prepays about one installment).
+LAST_READ = 4
+
+
+def _due_by_sql(loan_ids: str) -> str:
+    return f""" AND (i.due_on <= %(due_by)s OR i.id IN (
+        SELECT id FROM (SELECT j.id, ROW_NUMBER() OVER (PARTITION BY j.loan_id ORDER BY j.due_on DESC, j.schedule_version DESC,
+                                                        j.number DESC) AS k
+                        FROM repayments_installment j WHERE j.loan_id IN ({loan_ids}) AND j.due_on > %(due_by)s) last
+        WHERE k <= {LAST_READ}))"""
+
+
+def loan_states(loans, *, after: date | None = None, as_of: date | None = None, due_by: date | None = None) -> dict[int, LoanState]:
+    """loan_state of several loans in one statement (a collection sheet), by loan id. With
+    `due_by`, a partial state (LoanState.due_by): of the installments only those due by that day
+    and the last LAST_READ (most of a loan's installments are later ones); every subledger
+    balance is read."""
     on = as_of or after
-    states = {loan.pk: LoanState(loan, []) for loan in loans}
+    states = {loan.pk: LoanState(loan, [], due_by=due_by) for loan in loans}
     with connection.cursor() as cursor:
-        cursor.execute(_state_sql(", ".join(str(int(pk)) for pk in states)), {"on": on, "after": after})
+        cursor.execute(_state_sql(", ".join(str(int(pk)) for pk in states), due_by=due_by is not None),
+                       {"on": on, "after": after} if due_by is None else {"on": on, "after": after, "due_by": due_by})
         rows = cursor.fetchall()
     if connection.vendor != "postgresql":  # SQLite (the demo): ISO dates, numbers not yet Decimal
         rows = [_sqlite_state_row(row) for row in rows]
@@ -210,6 +234,8 @@ def loan_states(loans, *, after: date | None = None, as_of: date | None = None) 
         inst = by_id.get(inst_id)
         if inst is not None:
             inst.add_to_balance(account, total)
+        elif inst_id is not None and due_by is not None:
+            state.names_unread = True
     for state in states.values():
         state.accounts = dict(state.accounts)
     return states

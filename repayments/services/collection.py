@@ -30,6 +30,7 @@ from ..posting import LoanEntry, loan_entries_post
 from ..selectors import loan_states
 from .repayment import (
     CHANNEL_ACCOUNT,
+    NeedsWholeState,
     accrual_entry_lines,
     catch_ups,
     loans_lock_for_posting,
@@ -109,16 +110,28 @@ def collection_sheet_post(*, fund: Fund, lines: Sequence[RepaymentLine], posted_
         on_day = [index for index in shared if lines[index].paid_on == day]
         if not on_day:
             continue
-        states = loan_states([loans[i] for i in on_day], after=day, as_of=day)
+        # First the installments due by the day and each loan's last few (loan_states(due_by=)):
+        # most of a loan's installments are later ones, and a line that pays what is due, or
+        # prepays the next installment (reduce_term settles the last ones first), needs no more.
+        # The lines that do are planned again on their loans' whole state, read once for all. The
+        # catch-up accruals read only the installments due by the day: the same either way.
+        states = loan_states([loans[i] for i in on_day], after=day, as_of=day, due_by=day)
         accruals = catch_ups([(loans[index], states[loans[index].pk]) for index in on_day], as_of=day)  # one penalty statement
+        whole = []
         for index in on_day:
-            loan = loans[index]
-            entry = LoanEntry(loan)
-            accrual_entry_lines(entry, accruals[loan.pk])
             try:
-                plans[index] = repayment_plan(loan, repayments[index], states[loan.pk], entry, accruals[loan.pk], on=day)
+                plans[index] = _plan(loans[index], repayments[index], states[loans[index].pk], accruals, day)
+            except NeedsWholeState:
+                whole.append(index)
             except DomainError as error:
                 refused.append(_refusal(index, error))
+        if whole:
+            states = loan_states([loans[i] for i in whole], after=day, as_of=day)
+            for index in whole:
+                try:
+                    plans[index] = _plan(loans[index], repayments[index], states[loans[index].pk], accruals, day)
+                except DomainError as error:
+                    refused.append(_refusal(index, error))
     if refused:
         raise _refused(refused)
 
@@ -165,3 +178,10 @@ def _line_problem(line: RepaymentLine, existing: set[str], seen: set[str]) -> Do
 def _refused(refused: list[dict]) -> DomainError:
     return DomainError("repayments_refused", f"{len(refused)} line(s) of the sheet are refused: nothing was posted.", attr="lines",
                        status=400, extra={"lines": sorted(refused, key=lambda r: r["line"])})
+
+
+def _plan(loan: Loan, repayment: Repayment, state, accruals: dict, day: date):
+    """repayment_plan of one line, its catch-up accruals first in the same journal entry."""
+    entry = LoanEntry(loan)
+    accrual_entry_lines(entry, accruals[loan.pk])
+    return repayment_plan(loan, repayment, state, entry, accruals[loan.pk], on=day)

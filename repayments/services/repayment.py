@@ -191,6 +191,13 @@ def accrue_loan(loan: Loan, *, as_of: date, on: date, created_by=None, penalty: 
 # ------------------------------------------------------------------------------------------------
 
 
+class NeedsWholeState(Exception):
+    """repayment_plan was given a partial state (loan_states(due_by=...)) and this payment needs
+    more of the loan: more than the installments due and the last ones read, a prepayment
+    re-amortised, the loan's last payment, or a balance or accrual on an installment not read.
+    Plan it again on the loan's whole state."""
+
+
 @dataclass
 class RepaymentPlan:
     """What applying one repayment writes, computed before anything is written (repayment_plan)."""
@@ -231,10 +238,19 @@ def repayment_plan(loan: Loan, repayment: Repayment, state: LoanState, entry: Lo
     """Allocate `repayment` on the loan's `state` after the `catch_up` accruals (already lines of
     `entry`), an open loan: the entry's lines and the allocation rows, without writing anything."""
     amount = Decimal(repayment.amount.amount)
+    # A partial state holds the installments due by the day and the loan's last few: the same plan
+    # as the whole state's when the payment covers what is due and, under reduce_term, prepays no
+    # more than those last installments' principal (a prepayment settles the last ones first).
+    partial = state.due_by is not None
+    if partial and (state.names_unread or state.due_by != repayment.paid_on
+                    or not {row[1] for row in catch_up} <= {i.id for i in state.installments}):
+        raise NeedsWholeState
     state.add_accruals(catch_up)
     later_penalty = {inst: -amount for inst, amount in state.penalty_later.items()}
     dues, future = dues_as_of(state, repayment.paid_on, later_penalty)
     payoff = payoff_total(dues, future)
+    if partial and amount > payoff:  # more than the installments read can take (not the loan's payoff)
+        raise NeedsWholeState
     if amount > payoff:
         raise DomainError("amount_exceeds_payoff", f"{amount} đồng is more than the {payoff} đồng that closes the loan on {repayment.paid_on}.",
                           attr="amount", status=400, extra={"payoff": str(payoff)})
@@ -242,6 +258,8 @@ def repayment_plan(loan: Loan, repayment: Repayment, state: LoanState, entry: Lo
     lines = list(result.lines)
     surplus = result.unallocated
     policy = loan.product_version.prepayment_policy
+    if partial and surplus and policy != "reduce_term":  # reduce_installment prepays the next installments, then re-amortises
+        raise NeedsWholeState
     prepaid_ids = []
     # Beyond what is due: a prepayment of principal. reduce_term settles the last installments first
     # (the term shortens); reduce_installment settles the next ones and re-amortises afterwards.
@@ -254,6 +272,8 @@ def repayment_plan(loan: Loan, repayment: Repayment, state: LoanState, entry: Lo
         prepaid_ids.append(inst.id)
     if surplus:  # pragma: no cover - payoff check above makes this unreachable
         raise DomainError("amount_exceeds_payoff", "Nothing left to allocate to.", attr="amount", status=400)
+    if partial and state.principal_outstanding <= sum((ln.amount for ln in lines if ln.component == "principal"), ZERO):
+        raise NeedsWholeState  # it closes the loan: the later installments' interest and savings are waived
 
     by_id = {i.id: i for i in state.installments}
     entry.dr(CHANNEL_ACCOUNT[repayment.channel], amount)

@@ -7,12 +7,14 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from loanfund.errors import DomainError
 from loanfund.models import JournalLine
 from repayments import cob
 from repayments.models import Allocation, Installment, Loan, LoanLedgerLine, Repayment
-from repayments.selectors import loan_balances, payoff_quote
+from repayments.selectors import loan_balances, loan_states, payoff_quote
 from repayments.services import RepaymentLine, collection_sheet_post, loan_write_off, repayment_post
 
 from .helpers import assert_sound, days, no_locks_left, run_concurrently
@@ -147,3 +149,85 @@ def test_two_sheets_on_the_same_loans_in_opposite_orders_both_post(staff, fund, 
     assert Repayment.objects.count() == 8
     assert no_locks_left()
     assert_sound(fund)
+
+
+def test_the_first_read_takes_what_is_due_and_the_last_installments_and_only_lines_that_need_more_read_the_rest(
+        staff, fund, make_loan, monkeypatch):
+    from repayments.selectors import LAST_READ
+    from repayments.services import collection
+
+    partial, exact, early, above, payoff = arrears(make_loan, fund, "weekly_flat", "weekly_flat", "weekly_flat", "weekly_flat", "monthly_equal")
+    due = {loan.pk: loan_balances(loan, today=DAY)["total_due_now"] for loan in (exact, early, above)}
+    reads = []
+
+    def recorded(loans, **kwargs):
+        states = loan_states(loans, **kwargs)
+        reads.append((sorted(loan.pk for loan in loans), kwargs.get("due_by"), {pk: sorted(i.id for i in s.installments) for pk, s in states.items()}))
+        return states
+
+    monkeypatch.setattr(collection, "loan_states", recorded)
+    lines = [
+        RepaymentLine(partial.pk, Decimal(123_457), DAY, "R-partial", "cash"),
+        RepaymentLine(exact.pk, due[exact.pk], DAY, "R-exact", "cash"),
+        RepaymentLine(early.pk, due[early.pk] + 300_000, DAY, "R-early", "cash"),  # prepays about one installment: the last ones take it
+        RepaymentLine(above.pk, due[above.pk] + 1_500_000, DAY, "R-above", "cash"),  # more than the last installments' principal
+        RepaymentLine(payoff.pk, payoff_quote(payoff, DAY)["total"], DAY, "R-payoff", "cash"),  # closes the loan
+    ]
+    as_sheet, one_by_one = post_both_ways(fund, staff.officer, lines)
+    assert as_sheet == one_by_one
+    (first, first_due_by, first_read), (second, second_due_by, second_read) = reads[:2]
+    assert first == sorted(loan.pk for loan in (partial, exact, early, above, payoff)) and first_due_by == DAY
+    assert second == sorted([above.pk, payoff.pk]) and second_due_by is None
+    for loan in (partial, exact, early, above, payoff):
+        ordered = list(Installment.objects.filter(loan=loan).order_by("due_on", "schedule_version", "number").values_list("pk", "due_on"))
+        due_ids = [pk for pk, due_on in ordered if due_on <= DAY]
+        later = [pk for pk, due_on in ordered if due_on > DAY]
+        assert first_read[loan.pk] == sorted(due_ids + later[-LAST_READ:]) and len(later) > LAST_READ
+    assert second_read == {pk: sorted(Installment.objects.filter(loan_id=pk).values_list("pk", flat=True)) for pk in second}
+
+
+def test_a_back_dated_sheet_with_penalty_accrued_after_its_day_writes_what_one_by_one_posting_writes(staff, fund, make_loan):
+    """Close of business ran 9 days past the sheet's day: installments due since carry penalty and
+    interest the first read does not see, and accruals for days after the day are taken back."""
+    loans = arrears(make_loan, fund, "weekly_flat", "weekly_flat", "monthly_annuity", "monthly_equal", "weekly_flat", "weekly_flat")
+    day = days(DAY, -3)
+    while day <= days(DAY, 9):
+        cob.close_of_business(fund=fund, as_of=day)
+        day = days(day, 1)
+    paid_on = days(DAY, 1)
+    due = {loan.pk: loan_balances(loan, today=paid_on)["total_due_now"] for loan in loans}
+    lines = [
+        RepaymentLine(loans[0].pk, Decimal(77_777), paid_on, "B-0", "cash"),
+        RepaymentLine(loans[1].pk, due[loans[1].pk], paid_on, "B-1", "cash"),
+        RepaymentLine(loans[2].pk, due[loans[2].pk] - 1, paid_on, "B-2", "cash"),
+        RepaymentLine(loans[3].pk, due[loans[3].pk] + 400_000, paid_on, "B-3", "cash"),
+        RepaymentLine(loans[4].pk, Decimal(1_000), paid_on, "B-4", "cash"),
+        RepaymentLine(loans[5].pk, due[loans[5].pk] + 250_000, paid_on, "B-5", "cash"),
+    ]
+    as_sheet, one_by_one = post_both_ways(fund, staff.officer, lines)
+    assert as_sheet == one_by_one
+    assert len(as_sheet["repayments"]) == 6
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(kinds=st.lists(st.sampled_from(["weekly_flat", "monthly_equal", "monthly_annuity"]), min_size=4, max_size=4),
+       # the amount beyond what is due (negative: less than due), capped at the payoff
+       extras=st.lists(st.integers(-400_000, 3_000_000), min_size=4, max_size=4),
+       cob_past_the_day=st.integers(-3, 9))
+def test_any_sheet_writes_what_one_by_one_posting_writes(staff, fund, make_loan, kinds, extras, cob_past_the_day):
+    """Whatever each line pays (less than due, what is due, a prepayment the last installments
+    take or not, the payoff) and however far close of business ran past the sheet's day, the
+    sheet's two reads (what is due and the last installments, then the whole loan for the lines
+    that need it) write what posting the lines one by one writes."""
+    with transaction.atomic():
+        example = transaction.savepoint()
+        loans = arrears(make_loan, fund, *kinds)
+        for offset in range(-2, cob_past_the_day + 1):
+            cob.close_of_business(fund=fund, as_of=days(DAY, offset))
+        lines = []
+        for k, (loan, extra) in enumerate(zip(loans, extras, strict=True)):
+            due = loan_balances(loan, today=DAY)["total_due_now"]
+            lines.append(RepaymentLine(loan.pk, max(Decimal(1), min(due + extra, payoff_quote(loan, DAY)["total"])), DAY, f"P-{k}", "cash"))
+        as_sheet, one_by_one = post_both_ways(fund, staff.officer, lines)
+        assert as_sheet == one_by_one
+        transaction.savepoint_rollback(example)
