@@ -2,8 +2,9 @@
 
 A grassroots union's payroll deductions or a group meeting's collections arrive as one sheet of
 hundreds of lines. Posting them one by one costs each line ten round trips to the database; here
-the lines share them: one statement locks every loan, one reads every loan's state, one computes
-every catch-up penalty, and the repayments, journal entries, journal lines, subledger lines and
+the lines share them: one statement locks every loan, one reads every loan's state (its installments
+due by the day and its last few; one more reads the whole of the loans whose lines need it), one
+computes every catch-up penalty, and the repayments, journal entries, journal lines, subledger lines and
 allocations go in a few multi-row INSERTs. Each line is allocated exactly as `repayment_post`
 allocates it (the same `repayment_plan`), and produces the same rows.
 
