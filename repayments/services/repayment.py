@@ -272,12 +272,12 @@ def repayment_plan(loan: Loan, repayment: Repayment, state: LoanState, entry: Lo
         prepaid_ids.append(inst.id)
     if surplus:  # pragma: no cover - payoff check above makes this unreachable
         raise DomainError("amount_exceeds_payoff", "Nothing left to allocate to.", attr="amount", status=400)
-    if partial and state.principal_outstanding <= sum((ln.amount for ln in lines if ln.component == "principal"), ZERO):
+    principal = sum((ln.amount for ln in lines if ln.component == "principal"), ZERO)
+    if partial and state.principal_outstanding <= principal:
         raise NeedsWholeState  # it closes the loan: the later installments' interest and savings are waived
 
     by_id = {i.id: i for i in state.installments}
     entry.dr(CHANNEL_ACCOUNT[repayment.channel], amount)
-    principal = sum((ln.amount for ln in lines if ln.component == "principal"), ZERO)
     from_overdue = min(principal, max(state.accounts.get(chart.LOANS_OVERDUE, ZERO), ZERO))
     entry.cr(chart.LOANS_OVERDUE, from_overdue).cr(chart.LOANS_CURRENT, principal - from_overdue)
     for ln in lines:
