@@ -27,12 +27,12 @@ from loanfund.errors import DomainError
 from loanfund.models import Fund
 
 from ..models import Loan, Repayment
-from ..posting import LoanEntry, loan_entries_post
+from ..posting import loan_entries_post
 from ..selectors import loan_states
 from .repayment import (
     CHANNEL_ACCOUNT,
     NeedsWholeState,
-    accrual_entry_lines,
+    catch_up_entry,
     catch_ups,
     loans_lock_for_posting,
     plan_follow_ups,
@@ -183,6 +183,4 @@ def _refused(refused: list[dict]) -> DomainError:
 
 def _plan(loan: Loan, repayment: Repayment, state, accruals: dict, day: date):
     """repayment_plan of one line, its catch-up accruals first in the same journal entry."""
-    entry = LoanEntry(loan)
-    accrual_entry_lines(entry, accruals[loan.pk])
-    return repayment_plan(loan, repayment, state, entry, accruals[loan.pk], on=day)
+    return repayment_plan(loan, repayment, state, catch_up_entry(loan, accruals[loan.pk]), accruals[loan.pk], on=day)

@@ -29,7 +29,7 @@ from ..allocation import Line, allocate
 from ..models import Allocation, Installment, Loan, LoanLedgerLine, Prepayment, Repayment
 from ..posting import LoanEntry, subledger_mirror
 from ..schedule import reamortize
-from ..selectors import ZERO, LoanState, RowLoader, converted, dues_as_of, loan_state, payoff_total
+from ..selectors import ZERO, LoanState, RowLoader, converted, dues_as_of, loan_state, loan_states, payoff_total
 from ..settlement import PAID_COMPONENTS, allocations_write, installments_settle, settled_at_creation
 
 CHANNEL_ACCOUNT = {Repayment.Channel.CASH: chart.CASH, Repayment.Channel.BANK_TRANSFER: chart.BANK,
@@ -124,6 +124,13 @@ def accrual_entry_lines(entry: LoanEntry, rows) -> None:
         else:
             contra = chart.INTEREST_INCOME if account == chart.INTEREST_RECEIVABLE else chart.MEMO_CONTRA
             entry.signed(account, Decimal(amount), contra=contra, installment_id=inst, kind="interest_accrual")
+
+
+def catch_up_entry(loan: Loan, rows) -> LoanEntry:
+    """A new entry of the loan with the catch-up accrual `rows` as its first lines."""
+    entry = LoanEntry(loan)
+    accrual_entry_lines(entry, rows)
+    return entry
 
 
 def catch_up_lines(loan: Loan, state: LoanState, entry: LoanEntry, *, as_of: date) -> list[tuple]:
@@ -221,16 +228,32 @@ class RepaymentPlan:
         return [(inst, component, kind, amount, journal_entry_id if ours else None) for inst, component, kind, amount, ours in self.allocations]
 
 
-def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by) -> None:
+# repayment_post plans on a partial state first (selectors.loan_states(due_by=)); False: always on
+# the loan's whole state (what tests compare the partial read with).
+PARTIAL_FIRST_READ = True
+
+
+def _apply(loan: Loan, repayment: Repayment, *, on: date, created_by, partial: bool = False) -> None:
+    """Post `repayment` on the loan as it stands. `partial`: plan it first on the installments due
+    by its day and the loan's last few (what a payment of what is due, or of the next installment
+    early, needs), and on the whole loan only when that plan raises NeedsWholeState; a replay
+    (later repayments unposted and applied again) reads the whole loan."""
     if loan.status == Loan.Status.WRITTEN_OFF:
         return _apply_recovery(loan, repayment, Decimal(repayment.amount.amount), on=on, created_by=created_by)
     # The catch-up accruals and the repayment are one journal entry (fewer round trips); undoing the
     # repayment undoes them too, and the next catch-up (replay, reversal, close of business) redoes them.
     if not loan.is_open:
         raise InvalidState(f"The loan is {loan.status}: it takes no repayment.")
+    day = repayment.paid_on
     entry = LoanEntry(loan)
-    state = loan_state(loan, after=repayment.paid_on, as_of=repayment.paid_on)
-    plan = repayment_plan(loan, repayment, state, entry, catch_up_lines(loan, state, entry, as_of=repayment.paid_on), on=on)
+    state = loan_states([loan], after=day, as_of=day, due_by=day if partial else None)[loan.pk]
+    # The catch-up reads only the installments due by the day: the same rows from either state.
+    accruals = catch_up_lines(loan, state, entry, as_of=day)
+    try:
+        plan = repayment_plan(loan, repayment, state, entry, accruals, on=on)
+    except NeedsWholeState:  # (a partial state only)
+        state = loan_state(loan, after=day, as_of=day)
+        plan = repayment_plan(loan, repayment, state, catch_up_entry(loan, accruals), accruals, on=on)
     plan_finish(plan, plan.entry.post(**plan.post_arguments(created_by)), created_by=created_by)
 
 
@@ -543,7 +566,7 @@ def repayment_post(*, fund: Fund, loan_id: int, amount: Decimal, paid_on: date, 
     later = _later(loan, paid_on) if loan.has_later else []
     for r in reversed(later):
         _unpost(loan, r, on=r.paid_on, created_by=posted_by)
-    _apply(loan, repayment, on=paid_on, created_by=posted_by)
+    _apply(loan, repayment, on=paid_on, created_by=posted_by, partial=PARTIAL_FIRST_READ and not later)
     for r in later:
         _apply(loan, r, on=r.paid_on, created_by=posted_by)
     return repayment
