@@ -6,9 +6,9 @@ Depends on the fund core only (ARCHITECTURE.md). Business flow lives in borrower
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from simple_history.models import HistoricalRecords
 
 from loanfund.fields import money_field
+from loanfund.history import HistoricalRecords
 
 # CCCD (căn cước công dân): exactly 12 digits (3 province, 1 century/sex, 2 year, 6 serial).
 NATIONAL_ID_RE = r"^[0-9]{12}$"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from simple_history.models import HistoricalRecords
 
 from loanfund.fields import money_field
+from loanfund.history import HistoricalRecords
 
 
 class ReportFinalisedError(Exception):

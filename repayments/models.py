@@ -18,9 +18,9 @@ services and by close of business); reports as of a past date use the dated rows
 
 from django.conf import settings
 from django.db import models
-from simple_history.models import HistoricalRecords
 
 from loanfund.fields import money_field
+from loanfund.history import HistoricalRecords
 from loanfund.models.ledger import ImmutableModel
 
 

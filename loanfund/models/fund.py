@@ -5,9 +5,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from simple_history.models import HistoricalRecords
 
 from loanfund.fields import money_field
+from loanfund.history import HistoricalRecords
 
 
 class Fund(models.Model):

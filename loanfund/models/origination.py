@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from simple_history.models import HistoricalRecords
 
 from loanfund.fields import money_field
+from loanfund.history import HistoricalRecords
 
 
 def _default_allocation_order():

@@ -556,8 +556,9 @@ def repayment_post(*, fund: Fund, loan_id: int, amount: Decimal, paid_on: date, 
         raise DomainError("zero_amount", "Amount must be greater than zero.", attr="amount", status=400)
     # The unique constraint is the duplicate check (no SELECT first); this transaction rolls back.
     try:
-        repayment = Repayment.objects.create(fund=fund, loan=loan, amount=amount, paid_on=paid_on, reference=reference, channel=channel,
-                                             created_by=posted_by)
+        repayment = Repayment(fund=fund, loan=loan, amount=amount, paid_on=paid_on, reference=reference, channel=channel, created_by=posted_by)
+        repayment._history_user = posted_by  # the audit trail names the officer outside a request too, as a sheet's rows do
+        repayment.save(force_insert=True)
     except IntegrityError as exc:
         if "repayment_reference_unique_per_fund" in str(exc) or "repayments_repayment.reference" in str(exc):
             raise DomainError("duplicate_reference", f"Reference {reference!r} is already used in this fund.", attr="reference",
