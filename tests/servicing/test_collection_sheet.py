@@ -37,6 +37,18 @@ def arrears(make_loan, fund, *kinds):
     return loans
 
 
+def arrears_and_close_of_business_past_day(make_loan, fund, *kinds):
+    """arrears(), then close of business run every day to 9 days past DAY; the loans, the day after
+    DAY, and what each loan owes that day."""
+    loans = arrears(make_loan, fund, *kinds)
+    day = days(DAY, -3)
+    while day <= days(DAY, 9):
+        cob.close_of_business(fund=fund, as_of=day)
+        day = days(day, 1)
+    paid_on = days(DAY, 1)
+    return loans, paid_on, {loan.pk: loan_balances(loan, today=paid_on)["total_due_now"] for loan in loans}
+
+
 def snapshot(fund) -> dict:
     """Everything posting writes, without ids or timestamps."""
     ref = dict(Repayment.objects.filter(fund=fund).values_list("pk", "reference"))
@@ -193,13 +205,7 @@ def test_the_first_read_takes_what_is_due_and_the_last_installments_and_only_lin
 def test_a_back_dated_sheet_with_penalty_accrued_after_its_day_writes_what_one_by_one_posting_writes(staff, fund, make_loan):
     """Close of business ran 9 days past the sheet's day: installments due since carry penalty and
     interest the first read does not see, and accruals for days after the day are taken back."""
-    loans = arrears(make_loan, fund, "weekly_flat", "weekly_flat", "monthly_annuity", "monthly_equal", "weekly_flat", "weekly_flat")
-    day = days(DAY, -3)
-    while day <= days(DAY, 9):
-        cob.close_of_business(fund=fund, as_of=day)
-        day = days(day, 1)
-    paid_on = days(DAY, 1)
-    due = {loan.pk: loan_balances(loan, today=paid_on)["total_due_now"] for loan in loans}
+    loans, paid_on, due = arrears_and_close_of_business_past_day(make_loan, fund, "weekly_flat", "weekly_flat", "monthly_annuity", "monthly_equal", "weekly_flat", "weekly_flat")
     lines = [
         RepaymentLine(loans[0].pk, Decimal(77_777), paid_on, "B-0", "cash"),
         RepaymentLine(loans[1].pk, due[loans[1].pk], paid_on, "B-1", "cash"),
@@ -213,11 +219,36 @@ def test_a_back_dated_sheet_with_penalty_accrued_after_its_day_writes_what_one_b
     assert len(as_sheet["repayments"]) == 6
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(kinds=st.lists(st.sampled_from(["weekly_flat", "monthly_equal", "monthly_annuity"]), min_size=4, max_size=4),
-       # the amount beyond what is due (negative: less than due), capped at the payoff
-       extras=st.lists(st.integers(-400_000, 3_000_000), min_size=4, max_size=4),
-       cob_past_the_day=st.integers(-3, 9))
+# The property tests' examples: loans of these kinds in arrears since DAY - 3 months, close of
+# business run from 2 days before DAY to `cob_past_the_day` after it, and what each loan pays.
+examples = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+cob_past_the_days = st.integers(-3, 9)
+
+
+def loan_kinds(count: int):
+    return st.lists(st.sampled_from(["weekly_flat", "monthly_equal", "monthly_annuity"]), min_size=count, max_size=count)
+
+
+def extras(count: int):
+    """The amount each loan pays beyond what is due (negative: less than due); see amount_paid."""
+    return st.lists(st.integers(-400_000, 3_000_000), min_size=count, max_size=count)
+
+
+def arrears_and_close_of_business(make_loan, fund, kinds, cob_past_the_day: int):
+    loans = arrears(make_loan, fund, *kinds)
+    for offset in range(-2, cob_past_the_day + 1):
+        cob.close_of_business(fund=fund, as_of=days(DAY, offset))
+    return loans
+
+
+def amount_paid(loan, extra: int, day) -> Decimal:
+    """What is due on `day` plus `extra`, at least 1 đồng and at most the payoff."""
+    due = loan_balances(loan, today=day)["total_due_now"]
+    return max(Decimal(1), min(due + extra, payoff_quote(loan, day)["total"]))
+
+
+@examples
+@given(kinds=loan_kinds(4), extras=extras(4), cob_past_the_day=cob_past_the_days)
 def test_any_sheet_writes_what_one_by_one_posting_writes(staff, fund, make_loan, kinds, extras, cob_past_the_day):
     """Whatever each line pays (less than due, what is due, a prepayment the last installments
     take or not, the payoff) and however far close of business ran past the sheet's day, the
@@ -225,13 +256,9 @@ def test_any_sheet_writes_what_one_by_one_posting_writes(staff, fund, make_loan,
     that need it) write what posting the lines one by one writes."""
     with transaction.atomic():
         example = transaction.savepoint()
-        loans = arrears(make_loan, fund, *kinds)
-        for offset in range(-2, cob_past_the_day + 1):
-            cob.close_of_business(fund=fund, as_of=days(DAY, offset))
-        lines = []
-        for k, (loan, extra) in enumerate(zip(loans, extras, strict=True)):
-            due = loan_balances(loan, today=DAY)["total_due_now"]
-            lines.append(RepaymentLine(loan.pk, max(Decimal(1), min(due + extra, payoff_quote(loan, DAY)["total"])), DAY, f"P-{k}", "cash"))
+        loans = arrears_and_close_of_business(make_loan, fund, kinds, cob_past_the_day)
+        lines = [RepaymentLine(loan.pk, amount_paid(loan, extra, DAY), DAY, f"P-{k}", "cash")
+                 for k, (loan, extra) in enumerate(zip(loans, extras, strict=True))]
         as_sheet, one_by_one = post_both_ways(fund, staff.officer, lines)
         assert as_sheet == one_by_one
         transaction.savepoint_rollback(example)

@@ -8,16 +8,26 @@ from unittest import mock
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from repayments import cob
 from repayments.selectors import loan_balances, payoff_quote
 from repayments.services import repayment as repayment_service
 from repayments.services import repayment_post
 
 from .helpers import assert_sound, days
-from .test_collection_sheet import DAY, arrears, snapshot
+from .test_collection_sheet import (
+    DAY,
+    amount_paid,
+    arrears,
+    arrears_and_close_of_business,
+    arrears_and_close_of_business_past_day,
+    cob_past_the_days,
+    examples,
+    extras,
+    loan_kinds,
+    snapshot,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -71,13 +81,7 @@ def test_what_is_due_or_the_next_installment_early_needs_no_whole_read(staff, fu
 def test_a_payment_after_close_of_business_ran_past_its_day_writes_what_the_whole_read_writes(staff, fund, make_loan):
     """Close of business ran 9 days past the payment's day: installments due since carry interest
     and penalty the first read does not see, and the penalty accrued after the day is taken back."""
-    loans = arrears(make_loan, fund, "weekly_flat", "monthly_annuity", "monthly_equal", "weekly_flat")
-    day = days(DAY, -3)
-    while day <= days(DAY, 9):
-        cob.close_of_business(fund=fund, as_of=day)
-        day = days(day, 1)
-    paid_on = days(DAY, 1)
-    due = {loan.pk: loan_balances(loan, today=paid_on)["total_due_now"] for loan in loans}
+    loans, paid_on, due = arrears_and_close_of_business_past_day(make_loan, fund, "weekly_flat", "monthly_annuity", "monthly_equal", "weekly_flat")
     payments = [(loans[0], due[loans[0].pk], paid_on), (loans[1], due[loans[1].pk] + 300_000, paid_on),
                 (loans[2], Decimal(55_555), paid_on), (loans[3], due[loans[3].pk] + 90_000, paid_on)]
     first_read, whole = post_both_ways(fund, staff.officer, payments)
@@ -85,26 +89,17 @@ def test_a_payment_after_close_of_business_ran_past_its_day_writes_what_the_whol
     assert len(first_read["repayments"]) == 4
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(kinds=st.lists(st.sampled_from(["weekly_flat", "monthly_equal", "monthly_annuity"]), min_size=3, max_size=3),
-       # the amount beyond what is due (negative: less than due), capped at the payoff
-       extras=st.lists(st.integers(-400_000, 3_000_000), min_size=3, max_size=3),
-       cob_past_the_day=st.integers(-3, 9),
-       day_offset=st.integers(-20, 0))
+@examples
+@given(kinds=loan_kinds(3), extras=extras(3), cob_past_the_day=cob_past_the_days, day_offset=st.integers(-20, 0))
 def test_any_payment_writes_what_planning_on_the_whole_loan_writes(staff, fund, make_loan, kinds, extras, cob_past_the_day, day_offset):
     """Whatever it pays (less than due, what is due, a prepayment the last installments take or
     not, the payoff), on whichever day, however far close of business ran past that day."""
     with transaction.atomic():
         example = transaction.savepoint()
-        loans = arrears(make_loan, fund, *kinds)
-        for offset in range(-2, cob_past_the_day + 1):
-            cob.close_of_business(fund=fund, as_of=days(DAY, offset))
+        loans = arrears_and_close_of_business(make_loan, fund, kinds, cob_past_the_day)
         day = days(DAY, day_offset)
-        payments = []
-        for loan, extra in zip(loans, extras, strict=True):
-            due = loan_balances(loan, today=day)["total_due_now"]
-            payments.append((loan, max(Decimal(1), min(due + extra, payoff_quote(loan, day)["total"])), day))
-        first_read, whole = post_both_ways(fund, staff.officer, payments)
+        first_read, whole = post_both_ways(fund, staff.officer, [(loan, amount_paid(loan, extra, day), day)
+                                                                 for loan, extra in zip(loans, extras, strict=True)])
         assert first_read == whole
         transaction.savepoint_rollback(example)
 
