@@ -3,6 +3,7 @@ than to run (the posting lock, the balance endpoint, the JWT user)."""
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 
 from django.db import connection
@@ -24,12 +25,29 @@ def prepared_cursor(*, native: bool = False):
         with connection.cursor() as cursor:
             yield cursor
         return
-    import psycopg
-
     connection.ensure_connection()
     # Django's wrapper (query log, execute wrappers, error translation) around a server-side cursor.
-    with connection._prepare_cursor((psycopg.RawCursor if native else psycopg.Cursor)(connection.connection)) as cursor:
+    with connection._prepare_cursor(_cursor_classes()[native](connection.connection)) as cursor:
         yield cursor
+
+
+@functools.cache
+def _cursor_classes() -> dict[bool, type]:
+    """psycopg's server-side cursors (by `native`), which keep the statement they ran where
+    Django's query log reads it (`cursor._query`): psycopg leaves it unset when it runs a statement
+    already prepared, and the log then recorded None for it."""
+    import psycopg
+
+    def keeping_query(base):
+        class Keeping(base):
+            def _convert_query(self, query, params=None):
+                self._query = super()._convert_query(query, params)
+                return self._query
+
+        Keeping.__name__ = Keeping.__qualname__ = f"QueryKeeping{base.__name__}"
+        return Keeping
+
+    return {True: keeping_query(psycopg.RawCursor), False: keeping_query(psycopg.Cursor)}
 
 
 def native_placeholders(statement: str, names: tuple[str, ...]) -> str:

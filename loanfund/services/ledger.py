@@ -19,6 +19,7 @@ from loanfund import chart
 from loanfund.errors import DomainError, InvalidState
 from loanfund.models import Account, Fund, JournalEntry, JournalLine
 from loanfund.money import VND
+from loanfund.rows import prepared_cursor
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,18 +90,26 @@ def insert_rows(model, columns: Sequence[str], rows: Sequence[Sequence]) -> None
         return
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(rows) >= _COPY_FROM:
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        head = f"INSERT INTO {table} ({names}) VALUES "
-        one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        size = max(1, _MAX_PARAMETERS.get(connection.vendor, 900) // len(columns))
+    native = connection.vendor == "postgresql"
+    if native and len(rows) >= _COPY_FROM:
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    head = f"INSERT INTO {table} ({names}) VALUES "
+    width = len(columns)
+    size = max(1, _MAX_PARAMETERS.get(connection.vendor, 900) // width)
+    # PostgreSQL: its own $n placeholders, sent as they are (prepared_cursor(native=True)). psycopg
+    # would otherwise parse the statement for %s on every call, as it caches that only for
+    # statements of at most 50 parameters: 12 % of a single repayment's CPU went there.
+    with prepared_cursor(native=native) as cursor:
         for start in range(0, len(rows), size):
             chunk = rows[start:start + size]
-            cursor.execute(head + ", ".join([one] * len(chunk)), [value for row in chunk for value in row])
+            if native:
+                values = ", ".join("(" + ", ".join(f"${k * width + n}" for n in range(1, width + 1)) + ")" for k in range(len(chunk)))
+            else:
+                values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(chunk))
+            cursor.execute(head + values, [value for row in chunk for value in row])
 
 
 @dataclass(frozen=True, slots=True)

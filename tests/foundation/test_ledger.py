@@ -34,6 +34,25 @@ def test_balanced_entry_is_posted_and_moves_balances(books):
     assert account_balance(fund=books, code=chart.CASH) == Decimal(-5_000_000)
 
 
+def test_lines_are_written_with_postgresql_placeholders_and_logged_when_prepared(books):
+    """Journal lines go in one multi-row INSERT in PostgreSQL's own placeholders (insert_rows); from
+    its prepare threshold on, the statement runs prepared and Django's query log still shows it."""
+    from django.test.utils import CaptureQueriesContext
+
+    amounts = [Decimal(1_000 * k + 7) for k in range(1, 6)]
+    with CaptureQueriesContext(connection) as queries:
+        for amount in amounts:
+            post(books, debit(chart.LOANS_CURRENT, amount), debit(chart.LOANS_OVERDUE, amount + 1), credit(chart.CASH, 2 * amount + 1))
+    inserts = [q["sql"] for q in queries if isinstance(q["sql"], str) and q["sql"].startswith('INSERT INTO "loanfund_journalline"')]
+    assert all(isinstance(q["sql"], str) for q in queries)
+    assert len(inserts) == len(amounts) and all("$15" in sql and "%s" not in sql for sql in inserts)
+    assert account_balance(fund=books, code=chart.LOANS_CURRENT) == sum(amounts)
+    assert account_balance(fund=books, code=chart.LOANS_OVERDUE) == sum(amounts) + len(amounts)
+    assert account_balance(fund=books, code=chart.CASH) == -(2 * sum(amounts) + len(amounts))
+    assert sorted(JournalLine.objects.filter(entry__fund=books, account__code=chart.LOANS_OVERDUE).values_list("amount", flat=True)) == [
+        a + 1 for a in amounts]
+
+
 @pytest.mark.parametrize(
     "lines, code",
     [
