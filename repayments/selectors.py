@@ -75,8 +75,8 @@ class LoanState:
     accounts: dict[str, Decimal] = field(default_factory=dict)  # loan-level subledger balances (debit +)
     penalty_later: dict[int, Decimal] = field(default_factory=dict)  # penalty accrued for days after `after`
     # loan_states(due_by=D): of the installments only those due by D and the loan's last
-    # LAST_READ (a collection sheet's first read; see repayment_plan), and whether a subledger
-    # balance names an installment that was not read.
+    # LAST_READ (the first read of posting, on a collection sheet or one repayment at a time; see
+    # repayment_plan), and whether a subledger balance names an installment that was not read.
     due_by: date | None = None
     names_unread: bool = False
 
